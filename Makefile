@@ -1,0 +1,51 @@
+# optout developer commands. CI runs `make test` (see .ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint typecheck unit bench corpus install services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+## the daemon on the embedded default: SQLite and a Maildir inbox under ./var, HTTP on :8025
+run: install
+	mkdir -p var/inbox/{new,cur,tmp}
+	$(BIN)/optout run $(if $(CONFIG),--config $(CONFIG),)
+
+## services the integration tests start themselves (Dovecot from Debian when missing)
+services:
+	@command -v dovecot >/dev/null 2>&1 || { \
+	  echo "installing dovecot-imapd (needed by the IMAP integration tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
+
+lint: install
+	$(BIN)/ruff check worker tests scripts
+	$(BIN)/ruff format --check worker tests scripts
+
+typecheck: install
+	$(BIN)/mypy --strict worker
+
+test: install services lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider tests --ignore=tests/bench
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+bench: install
+	mkdir -p var/bench
+	$(BIN)/python -m tests.bench
+
+corpus: install
+	$(BIN)/python scripts/corpus_report.py
+
+clean:
+	rm -rf $(VENV) var/bench .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""HTTP: one-click and landing pages, the suppression API, health and metrics."""

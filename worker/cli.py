@@ -1,0 +1,499 @@
+"""The `optout` command. User mistakes: one line on stderr, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from worker import logs
+from worker.bootstrap import App, migrate_database, open_app
+from worker.config import Settings, load_settings
+from worker.core.imports import ImportRow, RowError, check_header, parse_row
+from worker.core.model import AuditView, Channel, RequestView, SuppressionView
+from worker.core.times import iso, parse_time
+from worker.errors import OptoutError, UserError
+from worker.service import Report
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_SUPPRESSED = 3
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        envvar="OPTOUT_CONFIG",
+        help="Configuration file (default: config/optout.toml, else the example).",
+    )(func)
+
+
+def _settings(config_file: str | None, *, daemon: bool = False) -> Settings:
+    settings = load_settings(config_file)
+    if daemon:
+        logs.configure(settings.logging.level, settings.logging.format)
+    else:
+        logs.configure("warning", settings.logging.format)
+    return settings
+
+
+_TZ: tzinfo | None = None  # display timezone: the configured one, so deadlines read locally
+
+
+def _open(config_file: str | None) -> App:
+    global _TZ
+    app = open_app(_settings(config_file))
+    _TZ = app.service.policy.calendar.tz
+    return app
+
+
+def _tz(app: App) -> Any:
+    return app.service.policy.calendar.tz
+
+
+def _err(message: str) -> None:
+    click.echo(f"optout: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="optout")
+def cli() -> None:
+    """optout: record, check and prove email opt-outs.
+
+    Exit status: 0 success (check: allowed), 1 failure, 2 a usage mistake,
+    3 check: suppressed.
+    """
+
+
+@cli.command()
+@config_option
+def run(config_file: str | None) -> None:
+    """Run the daemon: scheduler and HTTP server in one process (SIGTERM exits 0)."""
+    from worker.daemon import serve
+
+    app = open_app(_settings(config_file, daemon=True))
+    try:
+        asyncio.run(serve(app))
+    finally:
+        app.close()
+
+
+@cli.command()
+@config_option
+def migrate(config_file: str | None) -> None:
+    """Create or upgrade the database schema."""
+    migrate_database(_settings(config_file))
+    click.echo("schema is up to date")
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--scope", default="all", show_default=True, help="'all' promotional, or a category")
+@click.option(
+    "--channel",
+    type=click.Choice(["phone", "manual", "import"]),
+    default="manual",
+    show_default=True,
+)
+@click.option("--actor", help="Who took the request (e.g. the support desk).")
+@click.option("--note", help="Free text kept with the request.")
+@click.option("--received-at", help="When it was received (ISO 8601); default now.")
+@click.option("--ticket", help="Ticket or reference; the same ticket twice is one request.")
+@click.option("--json", "as_json", is_flag=True, help="Answer as JSON.")
+@config_option
+def suppress(
+    address: str,
+    scope: str,
+    channel: str,
+    actor: str | None,
+    note: str | None,
+    received_at: str | None,
+    ticket: str | None,
+    as_json: bool,
+    config_file: str | None,
+) -> None:
+    """Record an opt-out (for example one taken by phone) and apply it at once."""
+    app = _open(config_file)
+    when = parse_time(received_at, _tz(app)) if received_at else None
+    req = app.service.prepare(
+        address,
+        scope=scope,
+        channel=Channel(channel),
+        received_at=when,
+        evidence_key=f"{channel}:{ticket}" if ticket else None,
+        actor=actor,
+        note=note,
+        evidence={"ticket": ticket} if ticket else {},
+    )
+    outcome = app.service.record(req)
+    r = outcome.request
+    if as_json:
+        _print_json({**_request_dict(r), "created": outcome.created})
+        return
+    what = "all promotional email" if r.scope == "all" else f"category {r.scope}"
+    verb = "suppressed" if outcome.created else "already recorded:"
+    click.echo(f"{verb} {r.address} for {what} (request {r.id}, deadline {iso(r.deadline, _TZ)})")
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--category", "-c", required=True, help="The category you want to send.")
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def check(address: str, category: str, as_json: bool, config_file: str | None) -> None:
+    """May CATEGORY go to ADDRESS? Exit 0 allowed, 3 suppressed."""
+    app = _open(config_file)
+    d = app.service.check(address, category)
+    if as_json:
+        _print_json(
+            {
+                "address": address.strip(),
+                "category": category,
+                "suppressed": not d.allowed,
+                "reason": d.reason.value if d.reason else None,
+                "since": iso(d.since, _TZ),
+                "scope": d.scope,
+                "request_id": d.request_id,
+            }
+        )
+    elif d.allowed:
+        click.echo(f"allowed: {category} may go to {address.strip()}")
+    else:
+        reason = d.reason.value if d.reason else "suppressed"
+        click.echo(
+            f"suppressed: {address.strip()} for {category} ({reason}, scope {d.scope}, "
+            f"since {iso(d.since, _TZ)}, request {d.request_id})"
+        )
+    if not d.allowed:
+        sys.exit(EXIT_SUPPRESSED)
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--scope", required=True, help="'all', a category, or 'every' (hard bounces).")
+@click.option("--actor", required=True, help="Who re-subscribes the person.")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@config_option
+def lift(address: str, scope: str, actor: str, reason: str, config_file: str | None) -> None:
+    """Re-subscribe ADDRESS for SCOPE; audited, history kept."""
+    app = _open(config_file)
+    lifted = app.service.lift(address, scope, actor=actor, reason=reason)
+    click.echo(f"lifted {', '.join(s.scope for s in lifted)} for {address.strip()}")
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--actor", help="Who imports (kept with each request).")
+@config_option
+def import_(file: str, actor: str | None, config_file: str | None) -> None:
+    """Import opt-outs from a CSV with a header row (address[,scope][,received_at][,note]).
+
+    Bad rows are reported by line number and skipped; the rest is imported. Importing the
+    same file again changes nothing. Exit 1 when any row was skipped.
+    """
+    from worker.progress import progress_bar
+
+    app = _open(config_file)
+    bad = 0
+    totals = [0, 0, 0]
+
+    def on_error(err: RowError) -> None:
+        nonlocal bad
+        bad += 1
+        _err(f"{file}: line {err.line}: {err.message}")
+
+    with _open_text(file) as fh:
+        total = _count_lines(file) - 1 if file != "-" else None
+        rows = _csv_rows(fh, app, on_error)
+        with progress_bar("importing", total) as advance:
+            for res in app.service.import_rows(rows, source=Path(file).name, actor=actor):
+                totals[0] += res.imported
+                totals[1] += res.duplicates
+                totals[2] += res.suppressions_created
+                advance(res.imported + res.duplicates)
+    click.echo(
+        f"imported {totals[0]} requests ({totals[2]} new suppressions), "
+        f"{totals[1]} already present, {bad} bad rows skipped"
+    )
+    if bad:
+        sys.exit(1)
+
+
+def _csv_rows(fh: TextIO, app: App, on_error: Callable[[RowError], None]) -> Iterator[ImportRow]:
+    reader = csv.DictReader(fh)
+    header = list(reader.fieldnames or [])
+    check_header(header)
+    cats, tz = app.service.categories, _tz(app)
+    try:
+        for row in reader:
+            parsed = parse_row(reader.line_num, row, header, cats, tz)
+            if isinstance(parsed, RowError):
+                on_error(parsed)
+            else:
+                yield parsed
+    except csv.Error as exc:
+        raise UserError(
+            f"line {reader.line_num}: broken CSV ({exc}); nothing after it read"
+        ) from None
+
+
+@cli.command()
+@click.option("--category", "-c", help="Only what stops this category.")
+@click.option("--since", help="Incremental: changes since this time (includes lifts).")
+@click.option("--hashed", is_flag=True, help="SHA-256 of the normalised address instead.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson"]), default="csv")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
+@config_option
+def export(
+    category: str | None,
+    since: str | None,
+    hashed: bool,
+    fmt: str,
+    output: str | None,
+    config_file: str | None,
+) -> None:
+    """Export the suppression list (full, or incremental with --since)."""
+    from worker.progress import progress_bar
+
+    app = _open(config_file)
+    if category:
+        app.service.categories.get(category)
+    when = parse_time(since, _tz(app), now=app.service.clock.now()) if since else None
+    rows = app.service.export(category=category, since=when)
+    out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        with progress_bar("exporting", None, enabled=output is not None) as advance:
+            n = _write_export(out, rows, fmt=fmt, hashed=hashed, incremental=when is not None)
+            advance(n)
+    finally:
+        if output:
+            out.close()
+
+
+def export_record(s: SuppressionView, *, hashed: bool, incremental: bool) -> dict[str, Any]:
+    rec: dict[str, Any] = (
+        {"address_sha256": s.address_hash} if hashed else {"address": s.address or ""}
+    )
+    rec.update(scope=s.scope, reason=s.reason.value, since=iso(s.since))
+    rec["channel"] = s.channel.value if s.channel else None
+    if incremental:
+        rec.update(status="lifted" if s.lifted_at else "active", lifted_at=iso(s.lifted_at))
+    return rec
+
+
+def _write_export(
+    out: TextIO, rows: Iterator[SuppressionView], *, fmt: str, hashed: bool, incremental: bool
+) -> int:
+    writer: csv.DictWriter[str] | None = None
+    n = 0
+    for s in rows:
+        if not hashed and s.address is None:
+            continue  # a tombstone has only its hash; it appears in hashed exports
+        rec = export_record(s, hashed=hashed, incremental=incremental)
+        if fmt == "ndjson":
+            out.write(json.dumps(rec) + "\n")
+        else:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(rec))
+                writer.writeheader()
+            writer.writerow(rec)
+        n += 1
+    if writer is None and fmt == "csv":
+        cols = ["address_sha256" if hashed else "address", "scope", "reason", "since", "channel"]
+        out.write(",".join(cols + (["status", "lifted_at"] if incremental else [])) + "\r\n")
+    return n
+
+
+@cli.command()
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "needs-review", "overdue", "applied", "dismissed"]),
+    help="Only requests in this state (overdue: open and past the deadline).",
+)
+@click.option("--address", help="Only this address's requests.")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def requests(
+    status: str | None, address: str | None, limit: int, as_json: bool, config_file: str | None
+) -> None:
+    """Requests with their received time and deadline."""
+    app = _open(config_file)
+    rows = app.service.requests(status, address=address, limit=limit)
+    if as_json:
+        _print_json([_request_dict(r) for r in rows])
+        return
+    table = Table("id", "status", "channel", "address", "scope", "received", "deadline")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.status.value,
+            r.channel.value,
+            r.address or "(deleted)",
+            r.scope,
+            iso(r.received_at, _TZ),
+            iso(r.deadline, _TZ),
+        )
+    _console().print(table)
+
+
+@cli.command(name="log")
+@click.option("--address", help="Only events about this address.")
+@click.option("--since", help="From this time (ISO 8601) or look-back (24h, 7d).")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def log_(
+    address: str | None, since: str | None, limit: int, as_json: bool, config_file: str | None
+) -> None:
+    """The audit trail: who did what, when, through which channel, with what evidence."""
+    app = _open(config_file)
+    when = parse_time(since, _tz(app), now=app.service.clock.now()) if since else None
+    events = app.service.audit_log(address=address, since=when, limit=limit)
+    if as_json:
+        _print_json([_audit_dict(e) for e in events])
+        return
+    table = Table("at", "event", "request", "address", "channel", "actor", "detail")
+    for e in events:
+        table.add_row(
+            iso(e.at, _TZ),
+            e.kind.value,
+            str(e.request_id or ""),
+            e.address_masked or "",
+            e.channel or "",
+            e.actor or "",
+            json.dumps(e.detail, sort_keys=True),
+        )
+    _console().print(table)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def report(as_json: bool, config_file: str | None) -> None:
+    """SLA report: counts, time to suppression, anything near or past its deadline."""
+    app = _open(config_file)
+    rep = app.service.report()
+    if as_json:
+        _print_json(report_dict(rep))
+        return
+    _print_report(rep)
+
+
+def report_dict(rep: Report) -> dict[str, Any]:
+    return {
+        "generated_at": iso(rep.generated_at, _TZ),
+        "requests_by_status": rep.requests_by_status,
+        "requests_by_channel": rep.requests_by_channel,
+        "active_suppressions_by_reason": rep.active_suppressions_by_reason,
+        "time_to_suppression": rep.time_to_suppression,
+        "near_deadline": [_request_dict(r) for r in rep.near_deadline],
+        "overdue": [_request_dict(r) for r in rep.overdue],
+    }
+
+
+def _print_report(rep: Report) -> None:
+    console = _console()
+    tts = rep.time_to_suppression
+    console.print(f"[bold]optout SLA report[/bold] at {iso(rep.generated_at, _TZ)}")
+    console.print("requests: " + _pairs(rep.requests_by_status))
+    console.print("channels: " + _pairs(rep.requests_by_channel))
+    console.print("active suppressions: " + _pairs(rep.active_suppressions_by_reason))
+    console.print(
+        "time to suppression: "
+        + ", ".join(f"{k.removesuffix('_seconds')} {_secs(v)}" for k, v in tts.items())
+    )
+    for title, rows in (("near deadline", rep.near_deadline), ("OVERDUE", rep.overdue)):
+        console.print(f"{title}: {len(rows)}")
+        for r in rows:
+            console.print(f"  request {r.id} {r.status.value} deadline {iso(r.deadline, _TZ)}")
+
+
+def _pairs(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
+
+
+def _secs(v: float | None) -> str:
+    return "-" if v is None else f"{v:g}"
+
+
+def _request_dict(r: RequestView) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "status": r.status.value,
+        "channel": r.channel.value,
+        "address": r.address,
+        "scope": r.scope,
+        "received_at": iso(r.received_at, _TZ),
+        "deadline": iso(r.deadline, _TZ),
+        "applied_at": iso(r.applied_at, _TZ),
+        "actor": r.actor,
+        "note": r.note,
+        "evidence": r.evidence,
+    }
+
+
+def _audit_dict(e: AuditView) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "at": iso(e.at, _TZ),
+        "event": e.kind.value,
+        "request_id": e.request_id,
+        "address": e.address_masked,
+        "address_sha256": e.address_hash,
+        "channel": e.channel,
+        "actor": e.actor,
+        "detail": e.detail,
+    }
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _open_text(file: str) -> TextIO:
+    if file == "-":
+        return sys.stdin
+    return open(file, newline="", encoding="utf-8-sig", errors="replace")
+
+
+def _count_lines(file: str) -> int:
+    with open(file, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="optout", standalone_mode=False)
+    except click.exceptions.Abort:
+        _err("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OptoutError as exc:
+        _err(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+_ = datetime  # re-exported for type checkers of callers
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Email addresses as the suppression list sees them.
+
+A suppression must match however the address is written later (``A@Example.COM``,
+an IDNA domain in Unicode or punycode), so every address is reduced to one canonical
+form before it is stored, hashed or compared. The local part is lower-cased as well:
+RFC 5321 allows case-sensitive local parts, but no mailbox provider in practice uses
+them and treating ``John@`` and ``john@`` as two people would let an opt-out miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+from worker.errors import InvalidAddress
+
+_MAX_LENGTH = 320
+
+
+def normalise(raw: str) -> str:
+    """Return the canonical form of ``raw`` or raise :class:`InvalidAddress`.
+
+    Accepts an optional ``mailto:`` prefix and angle brackets, because addresses are
+    pasted from headers and List-Unsubscribe values by ops.
+    """
+    text = raw.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    if not text:
+        raise InvalidAddress("empty")
+    if len(text) > _MAX_LENGTH:
+        raise InvalidAddress(f"longer than {_MAX_LENGTH} characters")
+    try:
+        info = validate_email(
+            text,
+            check_deliverability=False,
+            allow_smtputf8=True,
+            allow_quoted_local=True,
+            allow_domain_literal=False,
+            allow_display_name=False,
+        )
+    except EmailNotValidError as exc:
+        raise InvalidAddress(f"{_printable(text)} ({exc})") from None
+    local = unicodedata.normalize("NFC", info.local_part).lower()
+    domain = (info.ascii_domain or info.domain).lower()
+    return f"{local}@{domain}"
+
+
+def is_valid(raw: str) -> bool:
+    """True when ``raw`` normalises; for filters that must not raise."""
+    try:
+        normalise(raw)
+    except InvalidAddress:
+        return False
+    return True
+
+
+def address_hash(normalised: str) -> str:
+    """SHA-256 hex of the normalised address.
+
+    Unsalted on purpose: marketing systems hash their own lists the same way to compare
+    with a hashed export, and tombstones must match a later re-import of the address.
+    """
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def hash_of(raw: str) -> str:
+    """Normalise then hash: the key every lookup uses."""
+    return address_hash(normalise(raw))
+
+
+def mask(address: str) -> str:
+    """``john@example.com`` → ``j***@example.com``: enough for ops to tell rows apart."""
+    local, sep, domain = address.rpartition("@")
+    if not sep:
+        return "***"
+    first = local[:1] if local else ""
+    return f"{first}***@{domain}"
+
+
+_EMAIL_RE = re.compile(r"[^\s<>\"'(),;:@]+@[A-Za-z0-9.\-\u0080-\uffff]+\.[A-Za-z\u0080-\uffff]{2,}")
+
+
+def mask_in_text(text: str) -> str:
+    """Mask every address-looking substring; the log processor's safety net."""
+    return _EMAIL_RE.sub(lambda m: mask(m.group(0)), text)
+
+
+def _printable(text: str) -> str:
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    return repr(shown)

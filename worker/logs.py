@@ -1,0 +1,52 @@
+"""Structured logging: JSON in the daemon, readable on a terminal, addresses masked.
+
+Masking is a processor, not a habit: any string field that looks like an address is
+masked at info level and above, so a careless ``log.info(..., address=addr)`` cannot leak
+a full address into a log shipper.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from worker.core.addresses import mask_in_text
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def mask_addresses(
+    _logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    if method == "debug":
+        return event_dict
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str) and "@" in value:
+            event_dict[key] = mask_in_text(value)
+    return event_dict
+
+
+def configure(level: str = "info", fmt: str = "auto") -> None:
+    json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_addresses,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.ERROR)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

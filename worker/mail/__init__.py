@@ -1,0 +1,1 @@
+"""Outgoing mail: confirmations, alerts, and the List-Unsubscribe header builder."""

@@ -1,0 +1,480 @@
+"""The application service: request → suppression → audit, one transaction each.
+
+Every entry point (CLI, HTTP, intake sources) goes through here, so the rules — scope
+validation, deadlines, idempotency by evidence key, the audit trail — hold the same way
+whichever door a request came in by. No SQL here: queries live in ``worker.store``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from worker.core.addresses import address_hash, mask, normalise
+from worker.core.categories import ALL_PROMOTIONAL, EVERY, Categories
+from worker.core.clock import Clock
+from worker.core.deadlines import BusinessCalendar
+from worker.core.decision import may_send
+from worker.core.imports import ImportRow
+from worker.core.model import (
+    AuditKind,
+    AuditView,
+    Channel,
+    Decision,
+    NewRequest,
+    Outcome,
+    Reason,
+    RequestStatus,
+    RequestView,
+    SuppressionView,
+)
+from worker.core.stats import percentile
+from worker.errors import InvalidState, InvalidTime, NotFound, UserError
+from worker.store.repo import AuditRow, RequestRow, Store, Tx, blocked_hashes, iter_export
+
+log = structlog.get_logger("optout.service")
+
+#: requests dated this far in the future are refused: a typo, not a phone call
+_FUTURE_SLACK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The parts of the configuration the rules depend on."""
+
+    categories: Categories
+    calendar: BusinessCalendar
+    business_days: int = 10
+    warn_before_business_days: int = 2
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int = 0
+    duplicates: int = 0
+    suppressions_created: int = 0
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: datetime
+    requests_by_status: dict[str, int]
+    requests_by_channel: dict[str, int]
+    active_suppressions_by_reason: dict[str, int]
+    time_to_suppression: dict[str, float | None]
+    near_deadline: list[RequestView] = field(default_factory=list)
+    overdue: list[RequestView] = field(default_factory=list)
+
+
+class OptoutService:
+    def __init__(self, store: Store, policy: Policy, clock: Clock) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+
+    @property
+    def categories(self) -> Categories:
+        return self.policy.categories
+
+    # -- recording -------------------------------------------------------------------
+    def prepare(
+        self,
+        address: str,
+        *,
+        scope: str = ALL_PROMOTIONAL,
+        channel: Channel,
+        received_at: datetime | None = None,
+        evidence_key: str | None = None,
+        actor: str | None = None,
+        note: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        reason: Reason = Reason.OPT_OUT,
+    ) -> NewRequest:
+        """Validate a request before anything is written: bad input changes nothing."""
+        normalised = normalise(address)
+        if reason is Reason.OPT_OUT:
+            scope = self.categories.opt_out_scope(scope)
+        else:
+            scope = self.categories.effect_scope(scope)
+        now = self.clock.now()
+        when = received_at or now
+        if when.tzinfo is None:
+            raise InvalidTime("received time needs a timezone")
+        if when > now + _FUTURE_SLACK:
+            raise InvalidTime(f"{when.isoformat()} is in the future")
+        return NewRequest(
+            address=normalised,
+            scope=scope,
+            channel=channel,
+            received_at=when,
+            evidence_key=evidence_key,
+            actor=actor,
+            note=note,
+            reason=reason,
+            evidence=evidence or {},
+        )
+
+    def record(self, req: NewRequest) -> Outcome:
+        """Record and apply one request in one transaction; idempotent by evidence key."""
+        with self.store.transaction() as tx:
+            outcome = self._record_in(tx, req)
+        log.info(
+            "request.recorded" if outcome.created else "request.duplicate",
+            request_id=outcome.request.id,
+            channel=req.channel.value,
+            scope=req.scope,
+            address=mask(req.address),
+            outcome=outcome.request.status.value,
+        )
+        return outcome
+
+    def _record_in(self, tx: Tx, req: NewRequest) -> Outcome:
+        now = self.clock.now()
+        digest = address_hash(req.address)
+        if req.evidence_key is not None:
+            seen = tx.request_by_evidence_key(req.evidence_key)
+            if seen is not None:
+                return self._duplicate(tx, seen, req, now)
+        status = RequestStatus.NEEDS_REVIEW if req.needs_review else RequestStatus.PENDING
+        view = tx.insert_request(self._row(req, digest, status, now))
+        if view is None:  # a concurrent writer recorded the same key first
+            seen = tx.request_by_evidence_key(req.evidence_key or "")
+            assert seen is not None
+            return self._duplicate(tx, seen, req, now)
+        tx.add_audit(self._audit(AuditKind.RECEIVED, view, now, req, {"evidence": req.evidence}))
+        if req.needs_review:
+            return Outcome(view, created=True, suppression_created=False)
+        created = self._apply_in(tx, view, req.reason, now, req.actor)
+        applied = tx.get_request(view.id)
+        assert applied is not None
+        return Outcome(applied, created=True, suppression_created=created)
+
+    def _apply_in(
+        self, tx: Tx, view: RequestView, reason: Reason, now: datetime, actor: str | None
+    ) -> bool:
+        created = tx.insert_suppression(
+            address=view.address,
+            address_hash=view.address_hash,
+            scope=view.scope,
+            reason=reason,
+            channel=view.channel.value,
+            since=now,
+            request_id=view.id,
+            now=now,
+        )
+        tx.set_request_status(view.id, RequestStatus.APPLIED, applied_at=now)
+        tx.add_audit(
+            AuditRow(
+                kind=AuditKind.APPLIED,
+                at=now,
+                request_id=view.id,
+                address_hash=view.address_hash,
+                address_masked=mask(view.address or ""),
+                channel=view.channel.value,
+                actor=actor,
+                detail={"scope": view.scope, "reason": reason.value, "new": created},
+            )
+        )
+        return created
+
+    def _duplicate(self, tx: Tx, seen: RequestView, req: NewRequest, now: datetime) -> Outcome:
+        tx.add_audit(
+            self._audit(AuditKind.DUPLICATE, seen, now, req, {"evidence_key": req.evidence_key})
+        )
+        return Outcome(seen, created=False, suppression_created=False)
+
+    def _row(
+        self, req: NewRequest, digest: str, status: RequestStatus, now: datetime
+    ) -> RequestRow:
+        cal = self.policy.calendar
+        deadline = cal.deadline(req.received_at, self.policy.business_days)
+        return RequestRow(
+            channel=req.channel.value,
+            address=req.address,
+            address_hash=digest,
+            scope=req.scope,
+            reason=req.reason.value,
+            received_at=req.received_at,
+            deadline=deadline,
+            warn_at=cal.warn_at(deadline, self.policy.warn_before_business_days),
+            status=status.value,
+            evidence_key=req.evidence_key,
+            evidence=req.evidence,
+            actor=req.actor,
+            note=req.note,
+            created_at=now,
+        )
+
+    @staticmethod
+    def _audit(
+        kind: AuditKind, view: RequestView, now: datetime, req: NewRequest, detail: dict[str, Any]
+    ) -> AuditRow:
+        return AuditRow(
+            kind=kind,
+            at=now,
+            request_id=view.id,
+            address_hash=view.address_hash,
+            address_masked=mask(req.address),
+            channel=req.channel.value,
+            actor=req.actor,
+            detail={"scope": req.scope, **detail},
+        )
+
+    # -- review ----------------------------------------------------------------------
+    def apply_pending(self, request_id: int, *, actor: str, reason: str) -> RequestView:
+        """Apply a request that waited for review; audited with who and why."""
+        _require(actor, "actor")
+        _require(reason, "reason")
+        with self.store.transaction() as tx:
+            view = tx.get_request(request_id)
+            if view is None:
+                raise NotFound(f"request {request_id}")
+            if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
+                raise InvalidState(f"request {request_id} is {view.status.value}")
+            now = self.clock.now()
+            tx.add_audit(_review_audit(AuditKind.REVIEWED, view, now, actor, reason))
+            self._apply_in(tx, view, Reason.OPT_OUT, now, actor)
+            done = tx.get_request(request_id)
+        assert done is not None
+        return done
+
+    # -- checks ----------------------------------------------------------------------
+    def check(self, address: str, category: str) -> Decision:
+        normalised = normalise(address)
+        self.categories.get(category)
+        with self.store.transaction() as tx:
+            active = tx.active_suppressions(address_hash(normalised))
+        return may_send(self.categories, category, active)
+
+    def suppressed_among(self, addresses: Sequence[str], category: str) -> list[str]:
+        """The subset of ``addresses`` that must not get ``category`` (bulk check)."""
+        self.categories.get(category)
+        by_hash: dict[str, list[str]] = {}
+        for raw in addresses:
+            by_hash.setdefault(address_hash(normalise(raw)), []).append(raw)
+        with self.store.transaction() as tx:
+            hits = blocked_hashes(tx, list(by_hash), self.categories.scopes_blocking(category))
+        return [raw for h in hits for raw in by_hash[h]]
+
+    # -- lifting ---------------------------------------------------------------------
+    def lift(self, address: str, scope: str, *, actor: str, reason: str) -> list[SuppressionView]:
+        """Re-subscribe, keeping history. Lifting one category out of an "all" opt-out
+        keeps the person suppressed for the other promotional categories."""
+        _require(actor, "actor")
+        _require(reason, "reason")
+        normalised = normalise(address)
+        if scope != EVERY:
+            self.categories.effect_scope(scope)
+        digest = address_hash(normalised)
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            lifted = tx.lift(digest, self._lift_scopes(scope), actor=actor, reason=reason, now=now)
+            if not lifted:
+                raise NotFound(f"no active suppression of {mask(normalised)} for scope {scope!r}")
+            kept = self._split_all(tx, lifted, scope, normalised, digest, now)
+            tx.add_audit(
+                AuditRow(
+                    kind=AuditKind.LIFTED,
+                    at=now,
+                    address_hash=digest,
+                    address_masked=mask(normalised),
+                    actor=actor,
+                    request_id=lifted[0].request_id,
+                    detail={
+                        "scope": scope,
+                        "reason": reason,
+                        "lifted": [s.scope for s in lifted],
+                        "kept": kept,
+                    },
+                )
+            )
+        log.info("suppression.lifted", address=mask(normalised), scope=scope, actor=actor)
+        return lifted
+
+    def _lift_scopes(self, scope: str) -> list[str]:
+        if scope == ALL_PROMOTIONAL:
+            return [ALL_PROMOTIONAL, *(c.name for c in self.categories.promotional)]
+        if scope == EVERY:
+            return [EVERY]
+        cat = self.categories.get(scope)
+        return [scope, ALL_PROMOTIONAL] if cat.promotional else [scope]
+
+    def _split_all(
+        self,
+        tx: Tx,
+        lifted: list[SuppressionView],
+        scope: str,
+        address: str,
+        digest: str,
+        now: datetime,
+    ) -> list[str]:
+        """When an "all" suppression was lifted for one category, re-create the others."""
+        whole = [s for s in lifted if s.scope == ALL_PROMOTIONAL]
+        if scope in (ALL_PROMOTIONAL, EVERY) or not whole:
+            return []
+        original = whole[0]
+        kept = [c.name for c in self.categories.promotional if c.name != scope]
+        for name in kept:
+            tx.insert_suppression(
+                address=address,
+                address_hash=digest,
+                scope=name,
+                reason=original.reason,
+                channel=original.channel.value if original.channel else None,
+                since=original.since,
+                request_id=original.request_id,
+                now=now,
+            )
+        return kept
+
+    # -- bulk import -----------------------------------------------------------------
+    def import_rows(
+        self, rows: Iterable[ImportRow], *, source: str, actor: str | None, batch: int = 2000
+    ) -> Iterator[ImportResult]:
+        """Import in batches (one transaction each); yields a result per batch so the
+        caller can show progress. Re-importing the same rows changes nothing."""
+        chunk: list[ImportRow] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= batch:
+                yield self._import_batch(chunk, source, actor)
+                chunk = []
+        if chunk:
+            yield self._import_batch(chunk, source, actor)
+
+    def _import_batch(self, rows: list[ImportRow], source: str, actor: str | None) -> ImportResult:
+        now = self.clock.now()
+        prepared: dict[str, RequestRow] = {}
+        for r in rows:
+            received = r.received_at or now
+            if received > now + _FUTURE_SLACK:
+                received = now
+            digest = address_hash(r.address)
+            key = f"import:{digest}:{r.scope}:{received.isoformat()}"
+            req = NewRequest(
+                address=r.address,
+                scope=r.scope,
+                channel=Channel.IMPORT,
+                received_at=received,
+                evidence_key=key,
+                actor=actor,
+                note=r.note,
+                evidence={"file": source, "line": r.line},
+            )
+            row = self._row(req, digest, RequestStatus.APPLIED, now)
+            prepared[key] = RequestRow(**{**row.__dict__, "applied_at": now})
+        with self.store.transaction() as tx:
+            inserted = tx.insert_requests(list(prepared.values()))
+            created = tx.insert_suppressions(
+                [
+                    {
+                        "address": v.address,
+                        "address_hash": v.address_hash,
+                        "scope": v.scope,
+                        "reason": Reason.OPT_OUT.value,
+                        "channel": Channel.IMPORT.value,
+                        "since": v.received_at,
+                        "request_id": v.id,
+                        "updated_at": now,
+                    }
+                    for v in inserted
+                ]
+            )
+            tx.add_audits(
+                [
+                    AuditRow(
+                        kind=AuditKind.IMPORTED,
+                        at=now,
+                        request_id=v.id,
+                        address_hash=v.address_hash,
+                        address_masked=mask(v.address or ""),
+                        channel=Channel.IMPORT.value,
+                        actor=actor,
+                        detail={"scope": v.scope, **v.evidence},
+                    )
+                    for v in inserted
+                ]
+            )
+        return ImportResult(len(inserted), len(prepared) - len(inserted), created)
+
+    # -- reading ---------------------------------------------------------------------
+    def requests(
+        self, status: str | None = None, *, address: str | None = None, limit: int = 1000
+    ) -> list[RequestView]:
+        digest = address_hash(normalise(address)) if address else None
+        with self.store.transaction() as tx:
+            if status == "overdue":
+                return tx.list_requests(
+                    overdue_at=self.clock.now(), address_hash=digest, limit=limit
+                )
+            statuses = None
+            if status is not None:
+                try:
+                    statuses = [RequestStatus(status).value]
+                except ValueError:
+                    raise UserError(f"unknown status {status!r}") from None
+            return tx.list_requests(statuses=statuses, address_hash=digest, limit=limit)
+
+    def audit_log(
+        self, *, address: str | None = None, since: datetime | None = None, limit: int = 1000
+    ) -> list[AuditView]:
+        digest = address_hash(normalise(address)) if address else None
+        with self.store.transaction() as tx:
+            return tx.audit_log(address_hash=digest, since=since, limit=limit)
+
+    def history(self, address: str) -> list[SuppressionView]:
+        with self.store.transaction() as tx:
+            return tx.suppressions_for(address_hash(normalise(address)))
+
+    def export(
+        self, *, category: str | None = None, since: datetime | None = None
+    ) -> Iterator[SuppressionView]:
+        scopes = self.categories.scopes_blocking(category) if category else None
+        return iter_export(self.store, scopes=scopes, since=since)
+
+    def report(self) -> Report:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            attention = tx.open_requests_needing_attention(now)
+            durations = tx.applied_durations()
+            by_status = tx.request_counts()
+            by_channel = tx.channel_counts()
+            by_reason = tx.suppression_counts()
+        return Report(
+            generated_at=now,
+            requests_by_status=by_status,
+            requests_by_channel=by_channel,
+            active_suppressions_by_reason=by_reason,
+            time_to_suppression={
+                "count": float(len(durations)),
+                "p50_seconds": percentile(durations, 50),
+                "p95_seconds": percentile(durations, 95),
+                "max_seconds": max(durations) if durations else None,
+            },
+            near_deadline=[r for r in attention if r.deadline >= now],
+            overdue=[r for r in attention if r.deadline < now],
+        )
+
+
+def _require(value: str | None, name: str) -> None:
+    if not value or not value.strip():
+        raise UserError(f"--{name} is required")
+
+
+def _review_audit(
+    kind: AuditKind, view: RequestView, now: datetime, actor: str, reason: str
+) -> AuditRow:
+    return AuditRow(
+        kind=kind,
+        at=now,
+        request_id=view.id,
+        address_hash=view.address_hash,
+        address_masked=mask(view.address or ""),
+        channel=view.channel.value,
+        actor=actor,
+        detail={"reason": reason},
+    )

@@ -1,0 +1,102 @@
+"""Engines and migrations for the two supported backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from worker.errors import DatabaseUnavailable, SchemaOutOfDate
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here; SQLAlchemy would otherwise pick psycopg2."""
+    u = make_url(url)
+    if u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    url = normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, **kwargs)
+    if is_sqlite(url):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the HTTP server read while the scheduler writes; NORMAL is durable
+    # across application crashes, which is the failure WAL mode guards here.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str | None:
+    script = ScriptDirectory(str(MIGRATIONS))
+    return script.get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(_short(exc)) from exc
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(_short(exc)) from exc
+
+
+def ensure_schema(engine: Engine, *, auto_migrate: bool) -> None:
+    """Embedded SQLite migrates itself; a shared PostgreSQL is migrated on purpose, by
+    `optout migrate`, so that several instances never race a schema change."""
+    if current_revision(engine) == head_revision():
+        return
+    if auto_migrate:
+        migrate(engine)
+        return
+    raise SchemaOutOfDate(
+        f"database is at {current_revision(engine)}, code needs {head_revision()}"
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
