@@ -135,6 +135,8 @@ def suppress(
         note=note,
         evidence={"ticket": ticket} if ticket else {},
     )
+    if req.evidence.get("received_at_in_future"):
+        _err("warning: the received time is in the future; the deadline counts from it")
     outcome = app.service.record(req)
     r = outcome.request
     if as_json:

@@ -38,7 +38,7 @@ from worker.store.repo import AuditRow, RequestRow, Store, Tx, blocked_hashes, i
 
 log = structlog.get_logger("optout.service")
 
-#: requests dated this far in the future are refused: a typo, not a phone call
+#: requests dated further in the future than this are flagged in their evidence
 _FUTURE_SLACK = timedelta(minutes=5)
 
 
@@ -104,8 +104,11 @@ class OptoutService:
         when = received_at or now
         if when.tzinfo is None:
             raise InvalidTime("received time needs a timezone")
+        evidence = dict(evidence or {})
         if when > now + _FUTURE_SLACK:
-            raise InvalidTime(f"{when.isoformat()} is in the future")
+            # Kept (an operator may enter a scheduled or mis-clocked request) but flagged,
+            # because a future receipt also pushes the deadline out.
+            evidence["received_at_in_future"] = True
         return NewRequest(
             address=normalised,
             scope=scope,
@@ -115,7 +118,7 @@ class OptoutService:
             actor=actor,
             note=note,
             reason=reason,
-            evidence=evidence or {},
+            evidence=evidence,
         )
 
     def record(self, req: NewRequest) -> Outcome:
@@ -354,7 +357,10 @@ class OptoutService:
             if received > now + _FUTURE_SLACK:
                 received = now
             digest = address_hash(r.address)
-            key = f"import:{digest}:{r.scope}:{received.isoformat()}"
+            # the row's own time, when it has one, is part of its identity; the import
+            # time is not, or re-importing the same file would double every dateless row
+            stamp = r.received_at.isoformat() if r.received_at else "-"
+            key = f"import:{digest}:{r.scope}:{stamp}"
             req = NewRequest(
                 address=r.address,
                 scope=r.scope,

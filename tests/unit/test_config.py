@@ -78,7 +78,7 @@ def test_source_kinds_are_validated(tmp_path: Path) -> None:
 
 
 def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="c.toml"):
+    with pytest.raises(ConfigError, match=r"c\.toml"):
         load_settings(write(tmp_path, "[http\n"))
     with pytest.raises(ConfigError, match="no such file"):
         load_settings(tmp_path / "missing.toml")
