@@ -374,7 +374,8 @@ class OptoutService:
             row = self._row(req, digest, RequestStatus.APPLIED, now)
             prepared[key] = RequestRow(**{**row.__dict__, "applied_at": now})
         with self.store.transaction() as tx:
-            inserted = tx.insert_requests(list(prepared.values()))
+            ids = tx.insert_requests(list(prepared.values()))
+            inserted = [(ids[key], prepared[key]) for key in prepared if key in ids]
             created = tx.insert_suppressions(
                 [
                     {
@@ -384,10 +385,10 @@ class OptoutService:
                         "reason": Reason.OPT_OUT.value,
                         "channel": Channel.IMPORT.value,
                         "since": v.received_at,
-                        "request_id": v.id,
+                        "request_id": request_id,
                         "updated_at": now,
                     }
-                    for v in inserted
+                    for request_id, v in inserted
                 ]
             )
             tx.add_audits(
@@ -395,14 +396,14 @@ class OptoutService:
                     AuditRow(
                         kind=AuditKind.IMPORTED,
                         at=now,
-                        request_id=v.id,
+                        request_id=request_id,
                         address_hash=v.address_hash,
-                        address_masked=mask(v.address or ""),
+                        address_masked=mask(v.address),
                         channel=Channel.IMPORT.value,
                         actor=actor,
                         detail={"scope": v.scope, **v.evidence},
                     )
-                    for v in inserted
+                    for request_id, v in inserted
                 ]
             )
         return ImportResult(len(inserted), len(prepared) - len(inserted), created)

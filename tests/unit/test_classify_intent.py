@@ -1,0 +1,179 @@
+"""Opt-out and privacy intent in people's replies, in the languages we serve."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.core.classify import MessageClass, classify
+
+
+def mail(body: str, subject: str = "Re: Our spring newsletter", extra: str = "") -> bytes:
+    head = (
+        "From: Ana Reader <Ana.Reader@Example.org>\n"
+        "To: news@shop.example.com\n"
+        f"Subject: {subject}\n"
+        "Message-ID: <reply-1@example.org>\n"
+        f"{extra}"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n\n"
+    )
+    return (head + body).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("body", "lang"),
+    [
+        ("Please unsubscribe me.", "en"),
+        ("Por favor, quiero darme de baja de esta lista.", "es"),
+        ("Merci de me désabonner de votre lettre.", "fr"),
+        ("Bitte melden Sie mich ab.", "de"),
+        ("Não quero receber mais estes emails, por favor.", "pt"),
+        ("Vorrei disiscrivermi da questa newsletter.", "it"),
+        ("Graag wil ik me afmelden voor de nieuwsbrief.", "nl"),
+    ],
+)
+def test_short_reply_asking_to_opt_out_is_unsubscribe_in_each_language(
+    body: str, lang: str
+) -> None:
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+    assert any(f"({lang})" in e for e in result.evidence)
+    assert result.addresses == ("ana.reader@example.org",)
+    assert result.suppresses
+
+
+@pytest.mark.parametrize("word", ["unsubscribe", "STOP", "Remove me", "Abmelden", "baja"])
+def test_a_one_word_reply_is_a_request(word: str) -> None:
+    assert classify(mail(word)).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_subject_darse_de_baja_is_unsubscribe_with_evidence_naming_the_subject() -> None:
+    result = classify(mail("", subject="Darse de baja"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+    assert any("in subject" in e and "(es)" in e for e in result.evidence)
+
+
+def test_accents_and_case_do_not_matter() -> None:
+    assert classify(mail("DESABONNER")).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_reply_quoting_an_unsubscribe_footer_and_asking_a_question_is_other() -> None:
+    body = (
+        "Hi, does the spring offer also apply to orders shipped to Canada?\n"
+        "Thanks, Ana\n\n"
+        "On Mon, 3 Mar 2025 at 10:00, Shop News <news@shop.example.com> wrote:\n"
+        "> Our spring sale starts today!\n"
+        "> To unsubscribe from these emails, click here: https://shop.example.com/u/x\n"
+    )
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.OTHER
+
+
+def test_an_unquoted_how_to_unsubscribe_question_goes_to_review() -> None:
+    body = "Hello, I keep getting your mails. How do I unsubscribe from the weekly list?"
+    assert classify(mail(body)).message_class is MessageClass.OTHER
+
+
+def test_a_negated_phrase_is_not_a_request() -> None:
+    body = "I did not unsubscribe, but I stopped getting the weekly offers. Why is that so?"
+    assert classify(mail(body)).message_class is MessageClass.OTHER
+
+
+def test_a_long_message_with_a_first_person_request_is_unsubscribe() -> None:
+    body = (
+        "Hello team, I have been a customer for years and liked the shop a lot, but I get "
+        "far too many mails these days. Please remove me from your mailing list. Thanks!"
+    )
+    assert classify(mail(body)).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_outlook_style_quote_block_is_not_read_for_intent() -> None:
+    body = (
+        "Can you tell me when my parcel ships?\n\n"
+        "From: Shop News <news@shop.example.com>\n"
+        "Sent: Monday, March 3, 2025 10:00\n"
+        "To: Ana Reader\n"
+        "Subject: Spring sale\n\n"
+        "Unsubscribe\n"
+    )
+    assert classify(mail(body)).message_class is MessageClass.OTHER
+
+
+def test_signature_below_the_dash_separator_is_ignored() -> None:
+    body = "Thanks for the quick help with my order.\n-- \nAna\nunsubscribe: see footer\n"
+    assert classify(mail(body)).message_class is MessageClass.OTHER
+
+
+def test_erasure_request_is_a_privacy_request_that_also_opts_out() -> None:
+    body = "Please delete my personal data and my account under Article 17 GDPR."
+    result = classify(mail(body, subject="Data request"))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST
+    assert "erasure" in result.privacy_kinds
+    assert result.privacy_optout
+
+
+def test_access_request_in_german_is_a_privacy_request_without_opt_out() -> None:
+    body = "Ich bitte um Auskunft über meine personenbezogenen Daten gemäß Art. 15 DSGVO."
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST
+    assert result.privacy_kinds == ("access",)
+    assert not result.privacy_optout
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("Do not sell my personal information.", "do_not_sell"),
+        ("Me opongo al tratamiento de mis datos personales.", "objection"),
+        ("Je demande la rectification de mes données personnelles.", "rectification"),
+        ("Verwijder mijn gegevens uit uw systemen.", "erasure"),
+        ("Chiedo la cancellazione dei miei dati personali.", "erasure"),
+        ("Quero apagar os meus dados pessoais.", "erasure"),
+    ],
+)
+def test_privacy_kinds_are_recognised(body: str, kind: str) -> None:
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST
+    assert kind in result.privacy_kinds
+
+
+def test_a_request_about_another_address_is_reported() -> None:
+    result = classify(mail("Please unsubscribe my old address bob@example.net"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+    assert result.other_addresses_in_body == ("bob@example.net",)
+
+
+def test_token_in_the_unsubscribe_plus_address_is_returned_raw() -> None:
+    raw = mail("", subject="unsubscribe").replace(
+        b"To: news@shop.example.com", b"To: <unsubscribe+AbC123-xyz_987@shop.example.com>"
+    )
+    result = classify(raw)
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+    assert result.tokens == ("AbC123-xyz_987",)
+
+
+def test_empty_mail_to_the_unsubscribe_address_is_a_request() -> None:
+    raw = mail("").replace(b"To: news@shop.example.com", b"To: unsubscribe@shop.example.com")
+    raw = raw.replace(b"Subject: Re: Our spring newsletter", b"Subject: ")
+    assert classify(raw).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_token_in_the_subject_is_returned() -> None:
+    result = classify(mail("", subject="unsubscribe Zq8mK2pLx9Yt4Rw7Vn3B"))
+    assert result.tokens == ("Zq8mK2pLx9Yt4Rw7Vn3B",)
+
+
+def test_failed_authentication_results_are_flagged() -> None:
+    extra = (
+        "Authentication-Results: mx.shop.example.com; spf=fail smtp.mailfrom=example.org;"
+        " dkim=none; dmarc=fail header.from=example.org\n"
+    )
+    result = classify(mail("unsubscribe", extra=extra))
+    assert result.authentication_failed
+    assert any("dmarc=fail" in e for e in result.evidence)
+
+
+def test_passing_authentication_results_are_not_flagged() -> None:
+    extra = "Authentication-Results: mx.shop.example.com; spf=pass; dkim=pass; dmarc=pass\n"
+    assert not classify(mail("unsubscribe", extra=extra)).authentication_failed

@@ -1,0 +1,199 @@
+"""Machine reports: bounces (RFC 3464 and free text), complaints (RFC 5965), DMARC."""
+
+from __future__ import annotations
+
+from worker.core.classify import MessageClass, classify
+
+
+def dsn(action: str, status: str, recipient: str = "gone.user@example.net") -> bytes:
+    return f"""Return-Path: <>
+From: Mail Delivery System <MAILER-DAEMON@mx.shop.example.com>
+To: news@shop.example.com
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <dsn-1@mx.shop.example.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BB"
+
+--BB
+Content-Type: text/plain
+
+This is the mail system. Your message could not be delivered.
+
+--BB
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.shop.example.com
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: {action}
+Status: {status}
+Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected
+
+--BB
+Content-Type: text/rfc822-headers
+
+From: Shop News <news@shop.example.com>
+To: {recipient}
+Subject: Spring sale
+List-Unsubscribe: <mailto:unsubscribe@shop.example.com>
+
+--BB--
+""".encode()
+
+
+def test_dsn_failed_with_5_1_1_is_a_hard_bounce_of_the_failed_recipient() -> None:
+    result = classify(dsn("failed", "5.1.1"))
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.bounce_kind == "hard"
+    assert result.addresses == ("gone.user@example.net",)
+    assert result.suppresses
+
+
+def test_dsn_with_4xx_status_is_a_soft_bounce_that_suppresses_nothing() -> None:
+    result = classify(dsn("failed", "4.2.2"))
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.bounce_kind == "soft"
+    assert not result.suppresses
+
+
+def test_delayed_dsn_is_a_soft_bounce() -> None:
+    assert classify(dsn("delayed", "4.4.7")).bounce_kind == "soft"
+
+
+def test_success_dsn_is_not_a_bounce() -> None:
+    result = classify(dsn("delivered", "2.0.0"))
+    assert result.message_class is not MessageClass.BOUNCE
+    assert result.message_class is not MessageClass.UNSUBSCRIBE
+    assert result.bounce_kind is None
+
+
+def test_a_bounce_never_opts_out_its_sender() -> None:
+    result = classify(dsn("failed", "5.1.1"))
+    assert "mailer-daemon@mx.shop.example.com" not in result.addresses
+
+
+def test_free_text_qmail_style_bounce_names_the_failed_address() -> None:
+    raw = b"""Return-Path: <>
+From: MAILER-DAEMON@mail.example.org
+To: news@shop.example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mail.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<nobody.here@example.org>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+From: news@shop.example.com
+To: nobody.here@example.org
+Subject: Spring sale
+"""
+    result = classify(raw)
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.bounce_kind == "hard"
+    assert result.addresses == ("nobody.here@example.org",)
+
+
+def test_x_failed_recipients_header_names_the_failed_address() -> None:
+    raw = b"""Return-Path: <>
+From: Mail Delivery System <Mailer-Daemon@mx.example.net>
+To: news@shop.example.com
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: lost@example.net
+Auto-Submitted: auto-replied
+
+A message that you sent could not be delivered to one or more of its recipients.
+"""
+    result = classify(raw)
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.addresses == ("lost@example.net",)
+
+
+def arf(feedback_type: str, rcpt: str = "", to: str = "reader@example.org") -> bytes:
+    rcpt_line = f"Original-Rcpt-To: {rcpt}\n" if rcpt else ""
+    return f"""From: <feedback@isp.example>
+To: <fbl@shop.example.com>
+Subject: FW: Spring sale
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="AA"
+
+--AA
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--AA
+Content-Type: message/feedback-report
+
+Feedback-Type: {feedback_type}
+User-Agent: ExampleFBL/1.0
+Version: 1
+{rcpt_line}
+--AA
+Content-Type: message/rfc822
+
+From: Shop News <news@shop.example.com>
+To: {to}
+Subject: Spring sale
+List-Unsubscribe: <mailto:unsubscribe+TOKEN123abc@shop.example.com>, <https://shop.example.com/u/TOKEN123abc>
+
+Buy now!
+--AA--
+""".encode()
+
+
+def test_arf_abuse_complaint_suppresses_the_original_recipient() -> None:
+    result = classify(arf("abuse", rcpt="reader@example.org"))
+    assert result.message_class is MessageClass.COMPLAINT
+    assert result.feedback_type == "abuse"
+    assert result.addresses == ("reader@example.org",)
+    assert result.suppresses
+
+
+def test_arf_with_redacted_recipient_falls_back_to_our_token() -> None:
+    result = classify(arf("abuse", rcpt="xxxxxxxx@example.org", to="redacted@example.org"))
+    assert result.message_class is MessageClass.COMPLAINT
+    assert result.addresses == ()
+    assert "TOKEN123abc" in result.tokens
+    assert any("List-Unsubscribe" in e for e in result.evidence)
+
+
+def test_arf_with_redacted_rcpt_to_uses_the_attached_original_to() -> None:
+    result = classify(arf("abuse", rcpt="xxxxxxxx@example.org"))
+    assert result.addresses == ("reader@example.org",)
+
+
+def test_arf_complaint_never_names_the_report_sender() -> None:
+    result = classify(arf("abuse", rcpt="reader@example.org"))
+    assert "feedback@isp.example" not in result.addresses
+
+
+def test_not_spam_feedback_is_a_complaint_that_suppresses_nothing() -> None:
+    result = classify(arf("not-spam", rcpt="reader@example.org"))
+    assert result.message_class is MessageClass.COMPLAINT
+    assert not result.suppresses
+
+
+def test_auth_failure_report_is_machine_mail_classified_other() -> None:
+    result = classify(arf("auth-failure", rcpt="reader@example.org"))
+    assert result.message_class is MessageClass.OTHER
+    assert result.machine
+    assert not result.suppresses
+
+
+def test_dmarc_aggregate_report_is_other_machine_mail() -> None:
+    raw = b"""Return-Path: <>
+From: noreply-dmarc-support@example.com
+To: dmarc@shop.example.com
+Subject: Report domain: shop.example.com Submitter: example.com Report-ID: 123
+Auto-Submitted: auto-generated
+Content-Type: application/gzip
+
+H4sIAAAAAAAAAw==
+"""
+    result = classify(raw)
+    assert result.message_class is MessageClass.OTHER
+    assert result.machine

@@ -1,0 +1,415 @@
+"""Delivery failure reports: is this a bounce, hard or soft, and who failed?
+
+A hard bounce suppresses the failed recipient for every category, so the answer has to
+be right for the zoo of real MTAs, not only for tidy RFC 3464 reports. Evidence is
+taken in order of trust: the structured DSN fields (also when an MTA pastes them into a
+text part), the Amazon SES notification JSON, ``X-Failed-Recipients``, flufl.bounce's
+detectors (Mailman's decades of MTA quirks), then free-text heuristics. A DSN whose
+recipients were all delivered/relayed/expanded is a success report, never a bounce.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+from worker.core.message import all_text, content_type, header, headers, normalised, walk
+from worker.core.phrases import BOUNCE_SUBJECTS
+
+_FIELD = re.compile(
+    r"^(final-recipient|original-recipient|x-actual-recipient|action|status|diagnostic-code)"
+    r"\s*:\s*(.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-=/!#$&'*^`{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_CODE = re.compile(r"(?<![\d.])([45])\d\d(?:[ -]|$)")
+_SES = re.compile(r'"notificationType"\s*:\s*"(Bounce|Complaint|Delivery)"')
+_FAILURE_CUES = re.compile(
+    r"user unknown|unknown user|no such user|does not exist|doesn't exist|not exist|"
+    r"mailbox (?:unavailable|not found|is full|full)|recipient address rejected|"
+    r"rejected|undeliverable|could not be delivered|couldn't be delivered|"
+    r"permanent(?:ly)? (?:error|fail)|delivery (?:to the following|has failed|failed)|"
+    r"following (?:address|recipient)|failed recipient|unable to deliver|not delivered|"
+    r"invalid (?:recipient|address|mailbox)|unrouteable|host unknown|quota|"
+    r"over quota|no mailbox|unknown (?:recipient|local|address)|retry time|"
+    r"did not like|delivery error|error delivering|rcpt to|address error|failure reason|"
+    r"error has occurred|error occurred|not a member|are not member|returned message|"
+    r"message could not|delivery (?:problem|failure)|failed to deliver|malformed|"
+    r"account (?:is|has been) disabled|temporary failure|is delayed|full mailbox|postponed|"
+    r"unzustellbar|inexistant|inconnu|no existe|sconosciuto|onbekend",
+    re.IGNORECASE,
+)
+_SOFT_CUES = re.compile(
+    r"will (?:be )?retr|still trying|temporar|delayed|has not yet been delivered|"
+    r"not yet been delivered|will continue|warning: message|deferred|try again later",
+    re.IGNORECASE,
+)
+_HEADERISH = re.compile(
+    r"^\s*(?:message-id|references|in-reply-to|received|return-path|from|reply-to|sender|"
+    r"x-[\w-]+|dkim-signature|authentication-results|list-[\w-]+|errors-to|arc-[\w-]+|"
+    r"reporting-mta|received-from-mta|remote-mta|envelope-from|mail from)\s*:|"
+    r"envelope-from|\bid\s+<?\S+@|"
+    r"\bby\s+\S+\s+with\b|smtp\.mailfrom=|header\.from=|\bfrom\s+\S+\s+\(",
+    re.IGNORECASE,
+)
+_MACHINE_NAME = re.compile(r"mailer-daemon|post_?master|mail delivery (?:system|subsystem)", re.I)
+_FORWARDED_DAEMON = re.compile(
+    r"^[> ]*from:.*(?:mailer-daemon|mail delivery subsystem)", re.I | re.M
+)
+_MACHINE_LOCAL = re.compile(
+    r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|mdaemon|"
+    r"mail\.?delivery|mailadmin|smtp|root|daemon|bounces?|nobody|mailmaster)(?:[+\-=.].*)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DsnRecipient:
+    """One per-recipient block of a delivery status report."""
+
+    address: str
+    action: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BounceReport:
+    """What the bounce detectors concluded."""
+
+    is_bounce: bool
+    kind: str | None = None
+    recipients: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    success_report: bool = False
+
+
+@dataclass
+class _Facts:
+    evidence: list[str] = field(default_factory=list)
+    hard: list[str] = field(default_factory=list)
+    soft: list[str] = field(default_factory=list)
+
+
+def is_machine_sender(address: str | None) -> bool:
+    """MAILER-DAEMON, postmaster and kin: the senders of delivery reports."""
+    if not address:
+        return False
+    return bool(_MACHINE_LOCAL.match(address.partition("@")[0]))
+
+
+def has_bounce_subject(subject: str) -> bool:
+    """Subjects such as "Undelivered Mail Returned to Sender" or "failure notice"."""
+    lowered = subject.lower()
+    return any(cue in lowered for cue in BOUNCE_SUBJECTS)
+
+
+def dsn_recipients(text: str) -> list[DsnRecipient]:
+    """Per-recipient DSN fields found anywhere in ``text`` (structured or pasted)."""
+    blocks = re.split(r"\n\s*\n", _unfold(text))
+    found: list[DsnRecipient] = []
+    for block in blocks:
+        fields: dict[str, str] = {}
+        for name, value in _FIELD.findall(block):
+            fields.setdefault(name.lower(), value.strip())
+        addresses = [
+            _dsn_address(fields[key])
+            for key in ("original-recipient", "final-recipient", "x-actual-recipient")
+            if key in fields
+        ]
+        status_match = _STATUS.search(fields.get("status", ""))
+        status = status_match.group(0) if status_match else ""
+        action = fields.get("action", "").split()[0].lower() if fields.get("action") else ""
+        for address in addresses:
+            if address and not any(r.address == address for r in found):
+                found.append(DsnRecipient(address, action, status))
+    return found
+
+
+def _unfold(text: str) -> str:
+    return re.sub(r"\n[ \t]+", " ", text.replace("\r\n", "\n"))
+
+
+def _dsn_address(value: str) -> str | None:
+    _type, _sep, addr = value.rpartition(";")
+    match = _ADDRESS.search(addr or value)
+    return normalised(match.group(0)) if match else None
+
+
+def ses_notification(text: str) -> tuple[str, dict[str, object]] | None:
+    """The Amazon SES/SNS notification carried as JSON in a mail body, if any."""
+    match = _SES.search(text)
+    if not match and '\\"notificationType\\"' in text:
+        # an SNS envelope: the notification is a JSON string inside the JSON
+        text = text.replace('\\"', '"')
+        match = _SES.search(text)
+    if not match:
+        return None
+    start = text.rfind("{", 0, match.start())
+    if start < 0:
+        return None
+    try:
+        data, _end = json.JSONDecoder().raw_decode(text[start:])
+    except ValueError:
+        data = _ses_fields(text[start:])
+    return (match.group(1), data) if isinstance(data, dict) else None
+
+
+def _ses_fields(text: str) -> dict[str, object]:
+    """The fields we need from a notification whose JSON a mail gateway wrapped or cut."""
+    flat = re.sub(r"\s*\n\s*", "", text)
+    addresses = [{"emailAddress": a} for a in re.findall(r'"emailAddress"\s*:\s*"([^"]+)"', flat)]
+    bounce_type = re.search(r'"bounceType"\s*:\s*"(\w+)"', flat)
+    feedback = re.search(r'"complaintFeedbackType"\s*:\s*"([\w-]+)"', flat)
+    return {
+        "bounce": {
+            "bounceType": bounce_type.group(1) if bounce_type else "Undetermined",
+            "bouncedRecipients": addresses,
+        },
+        "complaint": {
+            "complaintFeedbackType": feedback.group(1) if feedback else "abuse",
+            "complainedRecipients": addresses,
+        },
+    }
+
+
+def _ses_bounce(kind: str, data: dict[str, object], facts: _Facts) -> bool | None:
+    """Fill facts from an SES notification; None when it is not about delivery."""
+    if kind == "Delivery":
+        facts.evidence.append("Amazon SES delivery notification (success)")
+        return False
+    bounce = data.get("bounce")
+    if kind != "Bounce" or not isinstance(bounce, dict):
+        return None
+    target = facts.hard if bounce.get("bounceType") == "Permanent" else facts.soft
+    for item in bounce.get("bouncedRecipients") or []:
+        if isinstance(item, dict) and isinstance(item.get("emailAddress"), str):
+            addr = normalised(item["emailAddress"])
+            if addr:
+                target.append(addr)
+    facts.evidence.append(f"Amazon SES bounce notification ({bounce.get('bounceType')})")
+    return True
+
+
+def _from_dsn(records: list[DsnRecipient], facts: _Facts) -> bool | None:
+    """Fill facts from DSN records; False for a success-only report, None if no records."""
+    if not records:
+        return None
+    failed = False
+    for rec in records:
+        action = rec.action or ("failed" if rec.status.startswith("5") else "")
+        if action == "failed" and not rec.status.startswith(("4", "2")):
+            facts.hard.append(rec.address)
+            failed = True
+        elif action in {"delayed", "failed"} or rec.status.startswith("4"):
+            facts.soft.append(rec.address)
+            failed = True
+        elif action == "" and not rec.status:
+            continue
+    if failed:
+        facts.evidence.append(
+            "DSN " + ", ".join(f"{r.action or '?'} {r.status or '?'}" for r in records[:3])
+        )
+        return True
+    if all(
+        r.action in {"delivered", "relayed", "expanded"} or r.status.startswith("2")
+        for r in records
+    ):
+        facts.evidence.append("DSN reports delivery only (success report)")
+        return False
+    return None
+
+
+def flufl_failures(raw: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(temporary, permanent) failed addresses from flufl.bounce; empty on any error."""
+    try:
+        from flufl.bounce import all_failures
+
+        logging.getLogger("flufl.bounce").disabled = True
+        msg = email.message_from_bytes(raw)
+        temporary, permanent = all_failures(msg)
+    except Exception:
+        return (), ()
+    return _decode_set(temporary), _decode_set(permanent)
+
+
+def _decode_set(values: frozenset[bytes]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        addr = normalised(text.strip("<>"))
+        if addr and addr not in out:
+            out.append(addr)
+    return tuple(sorted(out))
+
+
+def detect_bounce(msg: Message, raw: bytes, *, machine: bool) -> BounceReport:
+    """Decide whether ``msg`` reports a delivery failure and collect the failed recipients.
+
+    ``machine`` says the message already carries machine markers (empty Return-Path,
+    Auto-Submitted, a report content type): free-text cues count only then, so a person
+    writing "your mail to bob@example.com was rejected" is not taken for a bounce.
+    """
+    facts = _Facts()
+    text = all_text(msg)
+    own = _own_addresses(msg)
+    verdict = _structured(msg, text, facts)
+    if verdict is False:
+        return BounceReport(False, evidence=tuple(facts.evidence), success_report=True)
+    subject = header(msg, "Subject")
+    signals = _signals(msg, subject, machine)
+    if verdict is None and not signals:
+        return BounceReport(False)
+    temporary, permanent = flufl_failures(raw) if verdict is None else ((), ())
+    if verdict is None and not permanent and not temporary and not _strong(signals, msg):
+        return BounceReport(False)
+    if verdict is None:
+        facts.hard.extend(a for a in permanent if a not in own)
+        facts.soft.extend(a for a in temporary if a not in own)
+        if permanent or temporary:
+            facts.evidence.append("flufl.bounce found failed recipients")
+        elif not _failure_text(text) and not _looks_like_report(msg):
+            return BounceReport(False)
+        facts.evidence.extend(signals)
+    if not facts.hard and not facts.soft:
+        facts.hard.extend(_text_recipients(text, own))
+        if facts.hard:
+            facts.evidence.append("failed recipient read from the report text")
+    kind = _kind(facts, text)
+    recipients = tuple(dict.fromkeys(facts.hard + facts.soft))
+    return BounceReport(True, kind, recipients, tuple(facts.evidence))
+
+
+def _structured(msg: Message, text: str, facts: _Facts) -> bool | None:
+    """Verdict from machine-readable reports: True bounce, False success, None unknown."""
+    ses = ses_notification(text)
+    if ses is not None:
+        verdict = _ses_bounce(ses[0], ses[1], facts)
+        if verdict is not None:
+            return verdict
+    verdict = _from_dsn(dsn_recipients(text), facts)
+    if verdict is not None:
+        return verdict
+    failed = [
+        normalised(v) for value in headers(msg, "X-Failed-Recipients") for v in value.split(",")
+    ]
+    found = [a for a in failed if a]
+    if found:
+        facts.hard.extend(found)
+        facts.evidence.append("header X-Failed-Recipients")
+        return True
+    return None
+
+
+def _signals(msg: Message, subject: str, machine: bool) -> list[str]:
+    """Reasons to suspect a delivery report; the subject alone is weak (people write it too)."""
+    signals: list[str] = []
+    for value in headers(msg, "From") + headers(msg, "Sender"):
+        if _MACHINE_NAME.search(value) or is_machine_sender(_first([value])):
+            signals.append(f"sender {value[:60]} is a mail system")
+            break
+    if has_bounce_subject(subject):
+        signals.append(f'bounce subject "{subject[:60]}"')
+    if _looks_like_report(msg):
+        signals.append("content type multipart/report")
+    if machine:
+        signals.append("machine-generated message")
+    return signals
+
+
+def _strong(signals: list[str], msg: Message) -> bool:
+    """A signal beyond the subject, or a bounce subject with the returned original attached."""
+    if any(not s.startswith("bounce subject") for s in signals):
+        return True
+    if _FORWARDED_DAEMON.search(all_text(msg)[:20_000]):
+        return True  # a person forwarded an MTA's report to us
+    return any(content_type(p) in {"message/rfc822", "text/rfc822-headers"} for p in walk(msg))
+
+
+def _failure_text(text: str) -> bool:
+    """The text reads like a delivery failure: a cue phrase or an SMTP status code."""
+    return bool(_FAILURE_CUES.search(text) or _STATUS.search(text) or _SMTP_CODE.search(text))
+
+
+def _looks_like_report(msg: Message) -> bool:
+    try:
+        return bool(msg.get_content_type() == "multipart/report")
+    except Exception:
+        return False
+
+
+def _first(values: list[str]) -> str | None:
+    for value in values:
+        match = _ADDRESS.search(value)
+        if match:
+            return normalised(match.group(0))
+    return None
+
+
+def _own_addresses(msg: Message) -> set[str]:
+    """Addresses of the bounce itself (its sender and recipient): never the failed one."""
+    own: set[str] = set()
+    for name in ("From", "To", "Return-Path", "Delivered-To", "Sender", "Reply-To", "Cc"):
+        for value in headers(msg, name):
+            for match in _ADDRESS.findall(value):
+                addr = normalised(match)
+                if addr:
+                    own.add(addr)
+    return own
+
+
+def _text_recipients(text: str, own: set[str]) -> list[str]:
+    """Failed recipients read from free text: cue lines first, then the original's To."""
+    lines = _unfold(text).split("\n")
+    ordered: list[str] = []
+    for index, line in enumerate(lines):
+        if _HEADERISH.search(line):
+            continue
+        if _FAILURE_CUES.search(line) or _STATUS.search(line) or _SMTP_CODE.search(line):
+            window = lines[max(0, index - 1) : index + 3]
+            ordered.extend(_candidates(window, own))
+    if not ordered:
+        ordered.extend(_original_to(lines, own))
+    if not ordered:
+        ordered.extend(_candidates([ln for ln in lines if not _HEADERISH.search(ln)], own))
+    return list(dict.fromkeys(ordered))[:5]
+
+
+def _candidates(lines: list[str], own: set[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if _HEADERISH.search(line):
+            continue
+        for match in _ADDRESS.findall(line):
+            addr = normalised(match.strip(".-"))
+            if addr and addr not in own and not is_machine_sender(addr):
+                out.append(addr)
+    return out
+
+
+def _original_to(lines: list[str], own: set[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if re.match(r"^\s*(?:to|cc)\s*:", line, re.IGNORECASE):
+            out.extend(_candidates([line.split(":", 1)[1]], own))
+    return out
+
+
+def _kind(facts: _Facts, text: str) -> str:
+    """Hard unless only temporary failures were found or the text says it will retry."""
+    if facts.hard:
+        if not facts.soft and _SOFT_CUES.search(text) and not _permanent_code(text):
+            facts.evidence.append("report says delivery is delayed / will be retried")
+            return "soft"
+        return "hard"
+    if facts.soft:
+        return "soft"
+    return "soft" if _SOFT_CUES.search(text) and not _permanent_code(text) else "hard"
+
+
+def _permanent_code(text: str) -> bool:
+    return bool(re.search(r"\b5\.\d{1,3}\.\d{1,3}\b|(?<![\d.])5\d\d[ -]", text))

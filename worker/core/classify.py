@@ -1,0 +1,296 @@
+"""The decision: what an inbound message is, for whom, and how sure we are.
+
+Precedence is fixed and safety-first (DESIGN rule 5): complaint → bounce → auto-reply →
+privacy request → unsubscribe → other. Anything a machine made (RFC 3834 markers, an
+empty Return-Path, a report) can never become an ``unsubscribe``: at worst it lands in
+``other``, which a person reviews. Reading intent happens only on the sender's own,
+unquoted words. :func:`classify` never raises: a message that cannot be read is
+``other`` with the reason as evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+
+from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
+from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
+from worker.core.intent import intent_text, privacy_intent, unsubscribe_hits
+from worker.core.message import addresses_in, header, headers, own_text, parse_bytes
+from worker.core.quotes import strip_quotes
+from worker.core.signals import (
+    authentication_failed,
+    auto_reply_text,
+    machine_markers,
+    sent_to_unsubscribe_address,
+    tokens,
+)
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_PRIVACY_OPTOUT_KINDS = frozenset({"erasure", "objection", "do_not_sell"})
+_DMARC_REPORT = re.compile(r"^report domain:|dmarc (?:aggregate )?report", re.IGNORECASE)
+
+
+class MessageClass(enum.StrEnum):
+    """What an inbound message is; the service maps each to an outcome."""
+
+    UNSUBSCRIBE = "unsubscribe"
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+    AUTO_REPLY = "auto_reply"
+    PRIVACY_REQUEST = "privacy_request"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The classifier's answer, with everything the service needs to act and to audit.
+
+    ``addresses`` are the addresses the outcome applies to: the failed recipients of a
+    bounce, the complainant of a complaint, the sender of an unsubscribe or privacy
+    request. ``tokens`` are raw and unverified; verifying them is the service's job.
+    """
+
+    message_class: MessageClass
+    confidence: float
+    evidence: tuple[str, ...]
+    sender: str | None = None
+    addresses: tuple[str, ...] = ()
+    bounce_kind: str | None = None
+    feedback_type: str | None = None
+    suppresses: bool = False
+    privacy_kinds: tuple[str, ...] = ()
+    privacy_optout: bool = False
+    tokens: tuple[str, ...] = ()
+    authentication_failed: bool = False
+    message_id: str | None = None
+    other_addresses_in_body: tuple[str, ...] = ()
+    machine: bool = False
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Facts shared by every rule, computed once."""
+
+    msg: Message
+    raw: bytes
+    sender: str | None
+    subject: str
+    body: str
+    markers: tuple[str, ...]
+    tokens: tuple[str, ...]
+    authentication_failed: bool
+    message_id: str | None
+
+
+def classify(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Classification:
+    """Classify raw message bytes; never raises."""
+    if len(raw) > max_bytes:
+        return Classification(
+            MessageClass.OTHER, 0.0, (f"message is {len(raw)} bytes, over the {max_bytes} limit",)
+        )
+    try:
+        msg = parse_bytes(raw)
+        return _classify(msg, raw)
+    except Exception as exc:  # the contract: every input gets an answer
+        return Classification(
+            MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)
+        )
+
+
+def classify_message(msg: EmailMessage | Message) -> Classification:
+    """Classify an already parsed message; never raises."""
+    try:
+        raw = msg.as_bytes()
+    except Exception:
+        raw = b""
+    try:
+        return _classify(msg, raw)
+    except Exception as exc:
+        return Classification(
+            MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)
+        )
+
+
+def _classify(msg: Message, raw: bytes) -> Classification:
+    ctx = _context(msg, raw)
+    for rule in (_complaint, _bounce, _auto_reply, _privacy, _unsubscribe):
+        result = rule(ctx)
+        if result is not None:
+            return _finish(ctx, result)
+    return _finish(ctx, _other(ctx))
+
+
+def _context(msg: Message, raw: bytes) -> _Context:
+    from_addresses = addresses_in(headers(msg, "From"))
+    sender = from_addresses[0] if from_addresses else None
+    domain = sender.rpartition("@")[2] if sender else None
+    failed, auth_evidence = authentication_failed(msg, domain)
+    message_id = header(msg, "Message-ID").strip() or None
+    markers = machine_markers(msg) + ([auth_evidence] if auth_evidence else [])
+    body = strip_quotes(own_text(msg))
+    return _Context(
+        msg,
+        raw,
+        sender,
+        header(msg, "Subject"),
+        body,
+        tuple(markers),
+        tokens(msg),
+        failed,
+        message_id,
+    )
+
+
+def _machine(ctx: _Context) -> bool:
+    return any(not m.startswith("Authentication-Results") for m in ctx.markers)
+
+
+def _complaint(ctx: _Context) -> Classification | None:
+    complaint: Complaint | None = detect_complaint(ctx.msg)
+    if complaint is None:
+        return None
+    if complaint.feedback_type == "auth-failure":
+        evidence = (*complaint.evidence, "authentication failure report: machine mail")
+        return Classification(
+            MessageClass.OTHER,
+            0.95,
+            evidence,
+            feedback_type="auth-failure",
+            machine=True,
+            tokens=complaint.tokens,
+        )
+    confidence = 0.99 if complaint.complainants or complaint.tokens else 0.8
+    return Classification(
+        MessageClass.COMPLAINT,
+        confidence,
+        complaint.evidence,
+        addresses=complaint.complainants,
+        feedback_type=complaint.feedback_type,
+        suppresses=complaint.suppresses and complaint.feedback_type not in MACHINE_TYPES,
+        machine=True,
+        tokens=complaint.tokens,
+    )
+
+
+def _bounce(ctx: _Context) -> Classification | None:
+    report: BounceReport = detect_bounce(ctx.msg, ctx.raw, machine=_machine(ctx))
+    if not report.is_bounce:
+        if report.success_report:
+            return Classification(MessageClass.OTHER, 0.95, report.evidence, machine=True)
+        return None
+    confidence = 0.98 if report.recipients else 0.7
+    return Classification(
+        MessageClass.BOUNCE,
+        confidence,
+        report.evidence,
+        addresses=report.recipients,
+        bounce_kind=report.kind,
+        suppresses=report.kind == "hard" and bool(report.recipients),
+        machine=True,
+    )
+
+
+def _auto_reply(ctx: _Context) -> Classification | None:
+    markers = [m for m in ctx.markers if not m.startswith("Authentication-Results")]
+    text_cue = auto_reply_text(ctx.subject, ctx.body)
+    if text_cue:
+        markers.append(text_cue)
+    if not markers and is_machine_sender(ctx.sender):
+        markers.append(f"sender {ctx.sender} is a mail system")
+    if not markers:
+        return None
+    if _DMARC_REPORT.search(ctx.subject) and not text_cue:
+        return Classification(
+            MessageClass.OTHER,
+            0.9,
+            ("DMARC aggregate report", *markers),
+            machine=True,
+        )
+    confidence = 0.95 if len(markers) > 1 or not text_cue else 0.8
+    return Classification(MessageClass.AUTO_REPLY, confidence, tuple(markers), machine=True)
+
+
+def _privacy(ctx: _Context) -> Classification | None:
+    text = intent_text(ctx.body)
+    intent = privacy_intent(ctx.subject, text)
+    if not intent.kinds:
+        return None
+    optout_hits = unsubscribe_hits(ctx.subject, text)
+    optout = bool(optout_hits) or any(k in _PRIVACY_OPTOUT_KINDS for k in intent.kinds)
+    evidence = tuple(h.evidence() for h in intent.hits[:4]) + tuple(
+        h.evidence() for h in optout_hits[:2]
+    )
+    return Classification(
+        MessageClass.PRIVACY_REQUEST,
+        0.85,
+        evidence,
+        addresses=_sender_addresses(ctx),
+        privacy_kinds=intent.kinds,
+        privacy_optout=optout,
+        suppresses=optout,
+        other_addresses_in_body=_other_addresses(ctx),
+    )
+
+
+def _unsubscribe(ctx: _Context) -> Classification | None:
+    text = intent_text(ctx.body)
+    hits = unsubscribe_hits(ctx.subject, text)
+    evidence = [h.evidence() for h in hits[:3]]
+    if not hits and sent_to_unsubscribe_address(ctx.msg) and _short_statement(text):
+        evidence.append("sent to the unsubscribe address with no other request")
+    if not evidence:
+        return None
+    strong = any(h.strong or h.where == "subject" for h in hits) or not hits
+    return Classification(
+        MessageClass.UNSUBSCRIBE,
+        0.9 if strong else 0.8,
+        tuple(evidence),
+        addresses=_sender_addresses(ctx),
+        suppresses=True,
+        other_addresses_in_body=_other_addresses(ctx),
+    )
+
+
+def _other(ctx: _Context) -> Classification:
+    machine = _machine(ctx)
+    evidence = (
+        ("machine-generated message without a recognised report",)
+        if machine
+        else ("no request recognised",)
+    )
+    return Classification(MessageClass.OTHER, 0.5, evidence, machine=machine)
+
+
+def _short_statement(text: str) -> bool:
+    return "?" not in text and len(text.split()) <= 12
+
+
+def _sender_addresses(ctx: _Context) -> tuple[str, ...]:
+    return (ctx.sender,) if ctx.sender else ()
+
+
+def _other_addresses(ctx: _Context) -> tuple[str, ...]:
+    """Addresses written in the request that are not the sender's own (needs review)."""
+    ours = set(addresses_in(headers(ctx.msg, "To") + headers(ctx.msg, "Delivered-To")))
+    found = addresses_in(_ADDRESS.findall(ctx.body[:20_000]))
+    return tuple(a for a in found if a != ctx.sender and a not in ours)
+
+
+def _finish(ctx: _Context, result: Classification) -> Classification:
+    """Add the facts every class carries: sender, tokens, authentication, Message-ID."""
+    evidence = result.evidence
+    if ctx.authentication_failed:
+        evidence += tuple(m for m in ctx.markers if m.startswith("Authentication-Results"))
+    return dataclasses.replace(
+        result,
+        evidence=evidence,
+        sender=ctx.sender,
+        tokens=tuple(dict.fromkeys(result.tokens + ctx.tokens)),
+        authentication_failed=ctx.authentication_failed,
+        message_id=ctx.message_id,
+    )

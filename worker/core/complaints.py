@@ -1,0 +1,185 @@
+"""Feedback-loop complaint reports (ARF, RFC 5965) and SES complaint notifications.
+
+A complaint means a recipient pressed "this is spam": that recipient — never the
+report's sender, which is the mailbox provider — must stop getting promotional mail.
+Providers often redact ``Original-Rcpt-To``; then the attached original's ``To``, or
+the opt-out token our own List-Unsubscribe header carried, names the person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from worker.core.bounces import ses_notification
+from worker.core.message import (
+    all_text,
+    children,
+    content_type,
+    decode_payload,
+    headers,
+    normalised,
+    param,
+    walk,
+)
+from worker.core.signals import list_unsubscribe_tokens
+
+_FEEDBACK_TYPE = re.compile(r"^feedback-type\s*:\s*([\w-]+)", re.IGNORECASE | re.MULTILINE)
+_RCPT_TO = re.compile(r"^original-rcpt-to\s*:\s*<?([^>\s]+)>?", re.IGNORECASE | re.MULTILINE)
+_ORIGINAL_TO = re.compile(r"^to\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_LIST_UNSUB = re.compile(r"^list-unsubscribe\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_REDACTED = re.compile(r"^(?:x+|\*+|redacted|removed|hidden|anonymi[sz]ed)$", re.IGNORECASE)
+#: feedback types after which we stop promotional mail to the complainant
+SUPPRESSING_TYPES = frozenset({"abuse", "opt-out", "optout", "fraud"})
+#: reports about mail authentication, not about a person's wish
+MACHINE_TYPES = frozenset({"auth-failure", "not-spam"})
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """A recognised complaint report."""
+
+    feedback_type: str
+    complainants: tuple[str, ...]
+    tokens: tuple[str, ...]
+    evidence: tuple[str, ...]
+
+    @property
+    def suppresses(self) -> bool:
+        return self.feedback_type in SUPPRESSING_TYPES
+
+
+def detect_complaint(msg: Message) -> Complaint | None:
+    """The complaint ``msg`` reports, or None when it is not a feedback report."""
+    report = _feedback_part(msg)
+    if report is None:
+        return _ses_complaint(msg) or _jmrp(msg) or _client_unsubscribe(msg)
+    match = _FEEDBACK_TYPE.search(report)
+    feedback_type = match.group(1).lower() if match else "other"
+    evidence = [f"ARF report Feedback-Type: {feedback_type}"]
+    complainants = _rcpt_to(report)
+    original = _original_headers(msg)
+    if complainants:
+        evidence.append("complainant from Original-Rcpt-To")
+    else:
+        complainants = _original_recipients(original)
+        if complainants:
+            evidence.append("complainant from the attached original's To")
+    found_tokens = list_unsubscribe_tokens(_LIST_UNSUB.findall(original))
+    if found_tokens and not complainants:
+        evidence.append("complainant from the token in the original's List-Unsubscribe")
+    return Complaint(feedback_type, complainants, found_tokens, tuple(evidence))
+
+
+def _feedback_part(msg: Message) -> str | None:
+    """Text of the machine-readable feedback part, if this is a feedback report."""
+    is_report = content_type(msg) == "multipart/report" and param(msg, "report-type") in {
+        "feedback-report",
+        "",
+    }
+    for part in walk(msg):
+        if content_type(part) == "message/feedback-report":
+            subs = children(part)
+            if subs:
+                return "\n".join(f"{k}: {v}" for sub in subs for k, v in _items(sub))
+            return decode_payload(part)
+    if is_report and param(msg, "report-type") == "feedback-report":
+        return all_text(msg)
+    return None
+
+
+def _items(part: Message) -> list[tuple[str, str]]:
+    try:
+        return [(k, str(v)) for k, v in part.items()]
+    except Exception:
+        return []
+
+
+def _rcpt_to(report: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in _RCPT_TO.findall(report):
+        local = value.partition("@")[0]
+        addr = None if _REDACTED.match(local) else normalised(value)
+        if addr and addr not in out:
+            out.append(addr)
+    return tuple(out)
+
+
+def _original_headers(msg: Message) -> str:
+    """Header block of the attached original (message/rfc822 or text/rfc822-headers)."""
+    for part in walk(msg):
+        ctype = content_type(part)
+        if ctype == "message/rfc822":
+            for sub in children(part):
+                return "\n".join(f"{k}: {v}" for k, v in _items(sub))
+        if ctype == "text/rfc822-headers":
+            return re.sub(r"\n[ \t]+", " ", decode_payload(part))
+    return ""
+
+
+def _original_recipients(original: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in _ORIGINAL_TO.findall(original):
+        for candidate in re.findall(r"[^\s<>,;\"']+@[^\s<>,;\"']+", value):
+            local = candidate.partition("@")[0]
+            addr = None if _REDACTED.match(local) else normalised(candidate)
+            if addr and addr not in out:
+                out.append(addr)
+    return tuple(out)
+
+
+def _ses_complaint(msg: Message) -> Complaint | None:
+    """An Amazon SES complaint notification delivered by mail (SNS email subscription)."""
+    try:
+        if content_type(msg) != "text/plain" or not any(
+            "amazon" in v.lower() or "sns" in v.lower()
+            for v in headers(msg, "From") + headers(msg, "x-amz-sns-message-id")
+        ):
+            return None
+    except Exception:
+        return None
+    ses = ses_notification(decode_payload(msg))
+    if ses is None or ses[0] != "Complaint":
+        return None
+    complaint = ses[1].get("complaint")
+    if not isinstance(complaint, dict):
+        return None
+    addresses = [
+        normalised(item["emailAddress"])
+        for item in complaint.get("complainedRecipients") or []
+        if isinstance(item, dict) and isinstance(item.get("emailAddress"), str)
+    ]
+    feedback = str(complaint.get("complaintFeedbackType") or "abuse").lower()
+    found = tuple(a for a in addresses if a)
+    return Complaint(feedback, found, (), ("Amazon SES complaint notification",))
+
+
+def _jmrp(msg: Message) -> Complaint | None:
+    """Microsoft's JMRP: the original attached, the recipient in X-HmXmrOriginalRecipient."""
+    original = _original_headers(msg)
+    found = re.findall(r"^x-hmxmroriginalrecipient\s*:\s*(\S+)", original, re.I | re.M)
+    if not found:
+        return None
+    addresses = tuple(a for a in (normalised(v) for v in found) if a)
+    tokens = list_unsubscribe_tokens(_LIST_UNSUB.findall(original))
+    return Complaint(
+        "abuse", addresses, tokens, ("Microsoft JMRP complaint (X-HmXmrOriginalRecipient)",)
+    )
+
+
+def _client_unsubscribe(msg: Message) -> Complaint | None:
+    """Apple Mail's one-button unsubscribe: a machine-sent opt-out on the user's behalf.
+
+    It is machine mail (``Auto-Submitted``), so never an ``unsubscribe``; it is handled
+    like an ``opt-out`` feedback report whose complainant is the From address.
+    """
+    values = [v.lower() for v in headers(msg, "X-Apple-Unsubscribe")]
+    if "true" not in values:
+        return None
+    senders = tuple(a for a in (normalised(v) for v in _from_addresses(msg)) if a)
+    return Complaint("opt-out", senders, (), ("header X-Apple-Unsubscribe: true",))
+
+
+def _from_addresses(msg: Message) -> list[str]:
+    return re.findall(r"[^\s<>,;\"']+@[^\s<>,;\"']+", " ".join(headers(msg, "From")))

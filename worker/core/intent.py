@@ -1,0 +1,174 @@
+"""What a person asks for in the words they wrote: opt out, or a privacy request.
+
+Matching is on folded text (accents removed, case-folded) so ``Désabonner``,
+``desabonner`` and ``DESABONNER`` are one phrase. Wording is weighed, not just found:
+a short reply "unsubscribe" is a request, while a long message that mentions the word
+inside a conditional ("to unsubscribe, click…"), a negation or a question is not
+(DESIGN rule 5) — those go to review, where a person decides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from worker.core.phrases import (
+    FOOTER_CUES,
+    KEYWORDS,
+    LAW_REFERENCES,
+    NEGATIONS,
+    PERSONAL_DATA,
+    PRIVACY_PHRASES,
+    STRONG_PHRASES,
+)
+
+#: intent is read on the first part of the unquoted text only; requests are short
+_INTENT_LIMIT = 20_000
+#: a body of at most this many words that contains a keyword is a command
+_SHORT_WORDS = 12
+#: a subject of at most this many words that contains a keyword is a command
+_SHORT_SUBJECT = 6
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt)\s*(?:\[\d+\])?\s*:\s*)+",
+    re.IGNORECASE,
+)
+_BRACKETED = re.compile(r"\[[^\]]*\]")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One phrase found: what, in which language, where, and how strongly it commits."""
+
+    phrase: str
+    lang: str
+    where: str
+    strong: bool
+
+    def evidence(self) -> str:
+        return f'phrase "{self.phrase}" ({self.lang}) in {self.where}'
+
+
+@dataclass(frozen=True)
+class PrivacyIntent:
+    """The privacy kinds asked for, with the phrases that showed them."""
+
+    kinds: tuple[str, ...]
+    hits: tuple[Hit, ...]
+
+
+def fold(text: str) -> str:
+    """Accent- and case-insensitive form used for all matching."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def clean_subject(subject: str) -> str:
+    """Subject without reply/forward prefixes and bracketed tags (list names, tokens)."""
+    return _BRACKETED.sub(" ", _SUBJECT_PREFIX.sub("", subject)).strip()
+
+
+def _compile(phrase: str) -> re.Pattern[str]:
+    body = r"\s+".join(re.escape(part) for part in phrase.split())
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+_KEYWORD_RES = [(_compile(p), p, lang) for lang, ps in KEYWORDS.items() for p in ps]
+_STRONG_RES = [(_compile(p), p, lang) for lang, ps in STRONG_PHRASES.items() for p in ps]
+_PRIVACY_RES = [
+    (_compile(p), p, lang, kind)
+    for kind, by_lang in PRIVACY_PHRASES.items()
+    for lang, ps in by_lang.items()
+    for p in ps
+]
+_LAW_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in LAW_REFERENCES) + r")(?!\w)")
+_DATA_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in PERSONAL_DATA) + r")")
+_ARTICLE_RE = re.compile(
+    r"(?:art(?:icle|ikel|iculo|igo|icolo|icolul|ikla|\.)?|clan[a-z]*|cl\.|arthro)\s*(\d{1,2})\b"
+)
+_ARTICLE_KIND = {"15": "access", "16": "rectification", "17": "erasure", "21": "objection"}
+_FOOTER_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in FOOTER_CUES) + r")(?!\w)")
+_NEGATION_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in NEGATIONS) + r")(?!\w)")
+
+
+def intent_text(body: str) -> str:
+    """Folded unquoted body with unsubscribe-footer sentences removed."""
+    kept = [line for line in body[:_INTENT_LIMIT].splitlines() if not _is_footer(fold(line))]
+    return fold("\n".join(kept))
+
+
+def _is_footer(line: str) -> bool:
+    """A line that tells how to unsubscribe is boilerplate, not a request."""
+    if not any(rx.search(line) for rx, _p, _l in _KEYWORD_RES):
+        return False
+    return bool(_FOOTER_RE.search(line))
+
+
+def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
+    """Opt-out phrases that, by their place and the message's shape, make a request."""
+    hits: list[Hit] = []
+    subj = fold(clean_subject(subject))
+    if subj and "?" not in subj and len(_WORD.findall(subj)) <= _SHORT_SUBJECT:
+        hits.extend(_find(subj, "subject", strong_only=False))
+    elif subj:
+        hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
+    words = len(_WORD.findall(body_text))
+    if 0 < words <= _SHORT_WORDS:
+        hits.extend(_find(body_text, "body", strong_only=False))
+    elif words:
+        hits.extend(_find(body_text, "body", strong_only=True))
+    return hits
+
+
+def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
+    found: list[Hit] = []
+    tables = [(_STRONG_RES, True)] if strong_only else [(_STRONG_RES, True), (_KEYWORD_RES, False)]
+    for table, strong in tables:
+        for rx, phrase, lang in table:
+            for match in rx.finditer(text):
+                if _negated(text, match.start()) or (strong_only and _in_question(text, match)):
+                    continue
+                found.append(Hit(phrase, lang, where, strong))
+                break
+    return found
+
+
+def _negated(text: str, start: int) -> bool:
+    """A negation among the three words before the phrase ("I did not unsubscribe")."""
+    before = " ".join(text[max(0, start - 40) : start].split()[-3:])
+    return bool(_NEGATION_RE.search(before))
+
+
+def _in_question(text: str, match: re.Match[str]) -> bool:
+    """The phrase sits in a sentence ending with '?' and without a first-person object."""
+    end = text.find("?", match.end())
+    stop = min((i for i in (text.find(c, match.end()) for c in ".!\n") if i >= 0), default=-1)
+    if end < 0 or (0 <= stop < end):
+        return False
+    return not re.search(r"(?<!\w)(?:me|mich|moi|mi|mij|me)(?!\w)", match.group(0))
+
+
+def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
+    """Privacy kinds requested: explicit phrases, or a data-protection law cited about data."""
+    text = f"{fold(clean_subject(subject))}\n{body_text}"
+    kinds: list[str] = []
+    hits: list[Hit] = []
+    for rx, phrase, lang, kind in _PRIVACY_RES:
+        match = rx.search(text)
+        if match and not _negated(text, match.start()):
+            hits.append(Hit(phrase, lang, "body", True))
+            if kind not in kinds:
+                kinds.append(kind)
+    law = _LAW_RE.search(text)
+    if law and (_DATA_RE.search(text) or _ARTICLE_RE.search(text) or len(text) > 200):
+        hits.append(Hit(law.group(0), "law", "body", True))
+        for number in _ARTICLE_RE.findall(text[:4000]):
+            article_kind = _ARTICLE_KIND.get(number)
+            if article_kind and article_kind not in kinds:
+                kinds.append(article_kind)
+                break
+        if not kinds:
+            kinds.append("other")
+    return PrivacyIntent(tuple(kinds), tuple(hits))

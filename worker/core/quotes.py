@@ -1,0 +1,113 @@
+"""Separate what a person just wrote from what they quoted or signed.
+
+A reply to a newsletter usually carries the newsletter below it, footer and all, and
+that footer says "unsubscribe". Reading intent on the whole body would turn every
+question into an opt-out (DESIGN rule 5), so intent is read only on the text above the
+first quote header, with ``>`` lines, signatures and mobile sign-offs removed.
+
+Written here rather than taken from a reply-parsing library so that the languages we
+must support (en, es, fr, de, pt, it, nl and more) are all covered in one reviewed list,
+and so the core stays free of dependencies that do I/O or regex backtracking surprises.
+"""
+
+from __future__ import annotations
+
+import re
+
+# "On <date>, <name> wrote:" and its translations; the date part may wrap onto a 2nd line.
+_ATTRIBUTION = re.compile(
+    r"""^\s*(?:
+        (?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
+          (?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
+             het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|написал|написав)
+          \s*:?
+      | .{0,200}?(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|schreef|skrev|
+             napisa[łl]|написал|написав)\s*:
+      )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_SEPARATOR = re.compile(
+    r"""^\s*(?:
+        -{2,}\s*(?:original\s+message|ursprüngliche\s+nachricht|message\s+d'origine|
+            mensaje\s+original|mensagem\s+original|messaggio\s+originale|
+            oorspronkelijk\s+bericht|originalmeddelande|forwarded\s+message|
+            weitergeleitete\s+nachricht|message\s+transféré|mensaje\s+reenviado)\s*-{2,}
+      | _{10,}
+      | -{10,}
+      | begin\s+forwarded\s+message\s*:
+      )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:"/"To:".
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:from|von|de|da|van|från|od|от)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_NEXT = re.compile(
+    r"^\s*\*?(?:sent|date|to|subject|gesendet|datum|an|betreff|envoy[ée]|[àa]|objet|"
+    r"enviado|fecha|para|asunto|inviato|data|oggetto|verzonden|aan|onderwerp|skickat|"
+    r"till|ämne|wysłano|temat)\s*:",
+    re.IGNORECASE,
+)
+
+_SIGNATURE = re.compile(
+    r"""^\s*(?:
+        --\s*
+      | sent\s+from\s+my\s+\w+.*
+      | sent\s+from\s+(?:outlook|mail|yahoo|gmail).*
+      | get\s+outlook\s+for\s+.*
+      | enviado\s+desde\s+mi\s+.*
+      | enviado\s+do\s+meu\s+.*
+      | envoy[ée]\s+de\s+mon\s+.*
+      | von\s+meinem\s+.*\s+gesendet.*
+      | gesendet\s+von\s+meinem\s+.*
+      | inviato\s+da\s+.*
+      | verzonden\s+(?:met|vanaf|van\s+mijn)\s+.*
+      | skickat\s+från\s+min\s+.*
+      | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.*
+      )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def strip_quotes(text: str) -> str:
+    """The newly written part of a reply: text before the first quote or signature marker.
+
+    ``>`` lines are dropped wherever they are (interleaved replies keep their own
+    words). A message that *starts* with a quote header (top-posting clients that put
+    the reply below) keeps whatever unquoted text follows the quoted block instead.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = _first_marker(lines)
+    head = lines[:cut]
+    kept = [line for line in head if not line.lstrip().startswith(">")]
+    if not any(line.strip() for line in kept) and cut < len(lines):
+        kept = [line for line in lines[cut + 1 :] if not line.lstrip().startswith(">")]
+        kept = kept[: _first_marker(kept)]
+    return "\n".join(kept).strip()
+
+
+def _first_marker(lines: list[str]) -> int:
+    """Index of the first line that starts quoted or signature material; len(lines) if none."""
+    for index, line in enumerate(lines):
+        if _SEPARATOR.match(line) or _SIGNATURE.match(line):
+            return index
+        if _is_attribution(line, lines[index + 1] if index + 1 < len(lines) else ""):
+            return index
+        if _OUTLOOK_FROM.match(line) and _outlook_block(lines, index):
+            return index
+    return len(lines)
+
+
+def _is_attribution(line: str, following: str) -> bool:
+    if len(line) > 300:
+        return False
+    if _ATTRIBUTION.match(line):
+        return True
+    # Gmail wraps long attributions: "On Thu, ... <\ninfo@example.org> wrote:"
+    joined = f"{line.rstrip()} {following.strip()}"
+    return bool(line.strip()) and len(joined) <= 300 and bool(_ATTRIBUTION.match(joined))
+
+
+def _outlook_block(lines: list[str], index: int) -> bool:
+    window = lines[index + 1 : index + 5]
+    return sum(1 for line in window if _OUTLOOK_NEXT.match(line)) >= 1
