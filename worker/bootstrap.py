@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from worker.config import Settings
 from worker.core.clock import Clock, SystemClock
+from worker.core.plan import Effects
+from worker.core.tokens import KeyRing
+from worker.intake import IntakePolicy, IntakeService
 from worker.service import OptoutService, Policy
 from worker.store.db import create_db_engine, ensure_schema, is_sqlite, migrate
 from worker.store.repo import Store
@@ -16,6 +19,7 @@ class App:
     settings: Settings
     store: Store
     service: OptoutService
+    intake: IntakeService
 
     def close(self) -> None:
         self.store.dispose()
@@ -38,7 +42,20 @@ def open_app(settings: Settings, *, clock: Clock | None = None, check_schema: bo
         ensure_schema(engine, auto_migrate=is_sqlite(settings.database.url))
     store = Store(engine)
     service = OptoutService(store, policy_from(settings), clock or SystemClock())
-    return App(settings, store, service)
+    return App(settings, store, service, intake_from(settings, service))
+
+
+def keyring_from(settings: Settings) -> KeyRing | None:
+    spec = settings.token_keys()
+    if spec is None:
+        return None
+    return KeyRing.parse(spec.get_secret_value(), source=settings.tokens.keys_env)
+
+
+def intake_from(settings: Settings, service: OptoutService) -> IntakeService:
+    effects = Effects(settings.effects.hard_bounce, settings.effects.complaint)
+    policy = IntakePolicy(effects=effects, privacy_days=settings.deadlines.privacy_days)
+    return IntakeService(service, keyring_from(settings), policy)
 
 
 def migrate_database(settings: Settings) -> None:

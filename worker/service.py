@@ -124,7 +124,7 @@ class OptoutService:
     def record(self, req: NewRequest) -> Outcome:
         """Record and apply one request in one transaction; idempotent by evidence key."""
         with self.store.transaction() as tx:
-            outcome = self._record_in(tx, req)
+            outcome = self.record_in(tx, req)
         log.info(
             "request.recorded" if outcome.created else "request.duplicate",
             request_id=outcome.request.id,
@@ -135,7 +135,8 @@ class OptoutService:
         )
         return outcome
 
-    def _record_in(self, tx: Tx, req: NewRequest) -> Outcome:
+    def record_in(self, tx: Tx, req: NewRequest) -> Outcome:
+        """Record inside a transaction the caller owns (intake: one per inbound item)."""
         now = self.clock.now()
         digest = address_hash(req.address)
         if req.evidence_key is not None:
@@ -230,18 +231,36 @@ class OptoutService:
     # -- review ----------------------------------------------------------------------
     def apply_pending(self, request_id: int, *, actor: str, reason: str) -> RequestView:
         """Apply a request that waited for review; audited with who and why."""
+        with self.store.transaction() as tx:
+            return self.apply_pending_in(tx, request_id, actor=actor, reason=reason)
+
+    def apply_pending_in(self, tx: Tx, request_id: int, *, actor: str, reason: str) -> RequestView:
         _require(actor, "actor")
         _require(reason, "reason")
-        with self.store.transaction() as tx:
-            view = tx.get_request(request_id)
-            if view is None:
-                raise NotFound(f"request {request_id}")
-            if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
-                raise InvalidState(f"request {request_id} is {view.status.value}")
-            now = self.clock.now()
-            tx.add_audit(_review_audit(AuditKind.REVIEWED, view, now, actor, reason))
-            self._apply_in(tx, view, Reason.OPT_OUT, now, actor)
-            done = tx.get_request(request_id)
+        view = tx.get_request(request_id)
+        if view is None:
+            raise NotFound(f"request {request_id}")
+        if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
+            raise InvalidState(f"request {request_id} is {view.status.value}")
+        now = self.clock.now()
+        tx.add_audit(_review_audit(AuditKind.REVIEWED, view, now, actor, reason))
+        self._apply_in(tx, view, Reason.OPT_OUT, now, actor)
+        done = tx.get_request(request_id)
+        assert done is not None
+        return done
+
+    def dismiss_in(self, tx: Tx, request_id: int, *, actor: str, reason: str) -> RequestView:
+        """Close a held request without applying it (not an opt-out, after review)."""
+        _require(actor, "actor")
+        _require(reason, "reason")
+        view = tx.get_request(request_id)
+        if view is None:
+            raise NotFound(f"request {request_id}")
+        if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
+            raise InvalidState(f"request {request_id} is {view.status.value}")
+        tx.set_request_status(request_id, RequestStatus.DISMISSED)
+        tx.add_audit(_review_audit(AuditKind.DISMISSED, view, self.clock.now(), actor, reason))
+        done = tx.get_request(request_id)
         assert done is not None
         return done
 

@@ -64,20 +64,22 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def head_revision() -> str | None:
+def head_revision() -> str:
+    """The revision(s) this code needs, as one comparable string."""
     script = ScriptDirectory(str(MIGRATIONS))
-    return script.get_current_head()
+    return ",".join(sorted(script.get_heads()))
 
 
 def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
     except OperationalError as exc:
         raise DatabaseUnavailable(_short(exc)) from exc
+    return ",".join(sorted(heads)) or None
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "heads") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:

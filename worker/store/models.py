@@ -9,12 +9,15 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -140,3 +143,108 @@ class AuditEvent(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiKey(Base):
+    """A key a marketing system presents as ``Authorization: Bearer …``.
+
+    Only the SHA-256 of the key is kept: the key is 256 random bits, so a plain hash is as
+    good as a slow one here, and a leaked database does not leak working keys.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the first characters of the key, so ops can tell which key a system holds
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class SourceState(Base):
+    """Small per-source bookmarks (a log offset, a mailbox UID) kept across restarts."""
+
+    __tablename__ = "source_state"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class InboundItem(Base):
+    """One message taken in from a source, with its outcome: the intake's ledger.
+
+    The unique (source, item_key) is what makes a re-fetch after a crash between commit
+    and move a no-op: the item is found here and only moved. ``raw`` is dropped by the
+    retention job; the metadata and the classification stay as evidence.
+    """
+
+    __tablename__ = "inbound_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    item_key: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    received_at: Mapped[datetime]
+    size: Mapped[int] = mapped_column(BigInteger)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    # processed | review | failed | resolved
+    status: Mapped[str] = mapped_column(String(16))
+    message_class: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    sender_hash: Mapped[str | None] = mapped_column(String(64))
+    sender_masked: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        UniqueConstraint("source", "item_key", name="uq_inbound_items_source_key"),
+        Index("ix_inbound_items_status", "status"),
+    )
+
+
+class ItemRequest(Base):
+    """Which requests an inbound item produced (a bounce may name several recipients)."""
+
+    __tablename__ = "item_requests"
+
+    item_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("inbound_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    request_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class PrivacyRequest(Base):
+    """A data-protection request (erasure, access, objection…) queued for ops."""
+
+    __tablename__ = "privacy_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("inbound_items.id", ondelete="SET NULL")
+    )
+    address: Mapped[str | None] = mapped_column(String(320))
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    kinds: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("item_id", name="uq_privacy_requests_item_id"),)

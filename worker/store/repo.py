@@ -121,9 +121,7 @@ class Tx:
             return {}
         table = Request.__table__
         stmt = (
-            self._insert(table)
-            .on_conflict_do_nothing()
-            .returning(table.c.id, table.c.evidence_key)
+            self._insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.evidence_key)
         )
         result = self.session.connection().execute(stmt, [dict(r.__dict__) for r in rows])
         return {key: int(new_id) for new_id, key in result}

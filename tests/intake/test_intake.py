@@ -1,0 +1,175 @@
+"""Intake: each inbound message ends in the right place, exactly once (both backends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.intake import messages as m
+from worker.core.clock import FixedClock
+from worker.core.model import RequestStatus
+from worker.core.plan import Disposition
+from worker.core.tokens import KeyRing
+from worker.errors import InvalidState
+from worker.intake import IntakePolicy, IntakeService
+from worker.service import OptoutService
+from worker.store import inbound
+
+RECEIVED = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+KEYS = KeyRing.parse("k1:an-adequately-long-test-secret")
+
+
+@pytest.fixture
+def intake(service: OptoutService) -> IntakeService:
+    return IntakeService(service, KEYS, IntakePolicy())
+
+
+def test_unsubscribe_reply_becomes_a_suppression_once(intake: IntakeService) -> None:
+    svc = intake.service
+    first = intake.process("inbox", "1:1", m.UNSUBSCRIBE, RECEIVED)
+    assert first.disposition is Disposition.PROCESSED
+    assert first.message_class == "unsubscribe"
+    assert first.new
+    assert not svc.check("jane@example.org", "newsletter").allowed
+    assert svc.check("jane@example.org", "account").allowed
+    (req,) = svc.requests()
+    assert req.received_at == RECEIVED
+    assert req.deadline == svc.policy.calendar.deadline(RECEIVED)
+    assert req.status is RequestStatus.APPLIED
+    again = intake.process("inbox", "1:1", m.UNSUBSCRIBE, RECEIVED)
+    assert not again.new
+    assert again.item_id == first.item_id
+    assert again.disposition is Disposition.PROCESSED
+    assert len(svc.requests()) == 1
+    events = [e.kind.value for e in svc.audit_log()]
+    assert events == ["received", "classified", "received", "applied"]
+
+
+def test_same_message_from_another_mailbox_has_no_second_effect(intake: IntakeService) -> None:
+    intake.process("inbox", "1:1", m.UNSUBSCRIBE, RECEIVED)
+    other = intake.process("second", "9:9", m.UNSUBSCRIBE, RECEIVED)
+    assert other.new
+    assert other.request_ids == ()
+    assert len(intake.service.requests()) == 1
+
+
+def test_hard_bounce_suppresses_the_failed_recipient_not_the_sender(
+    intake: IntakeService,
+) -> None:
+    res = intake.process("inbox", "1:2", m.DSN_HARD, RECEIVED)
+    assert res.message_class == "bounce"
+    assert not res.confirmable
+    svc = intake.service
+    d = svc.check("gone.user@example.net", "account")
+    assert not d.allowed  # hard bounce effect: every category
+    assert d.reason is not None
+    assert d.reason.value == "hard-bounce"
+    assert svc.check("mailer-daemon@mx.example.com", "newsletter").allowed
+
+
+def test_out_of_office_changes_nothing(intake: IntakeService) -> None:
+    res = intake.process("inbox", "1:3", m.OUT_OF_OFFICE, RECEIVED)
+    assert res.message_class == "auto_reply"
+    assert res.disposition is Disposition.PROCESSED
+    assert res.request_ids == ()
+    assert intake.service.check("jane@example.org", "newsletter").allowed
+
+
+def test_footer_quote_with_a_question_waits_for_review(intake: IntakeService) -> None:
+    svc = intake.service
+    res = intake.process("inbox", "1:4", m.QUESTION_WITH_FOOTER, RECEIVED)
+    assert res.disposition is Disposition.REVIEW
+    assert svc.check("jane@example.org", "newsletter").allowed
+    (held,) = svc.requests("needs-review")
+    assert held.deadline == svc.policy.calendar.deadline(RECEIVED)
+    (item,) = intake.review_items()
+    assert item.id == res.item_id
+    intake.review_dismiss(res.item_id, actor="ops", reason="a question, not an opt-out")
+    assert svc.requests("needs-review") == []
+    assert svc.check("jane@example.org", "newsletter").allowed
+    assert intake.review_items() == []
+    with pytest.raises(InvalidState):
+        intake.review_apply(res.item_id, actor="ops", reason="again")
+
+
+def test_review_apply_suppresses_with_actor_and_reason(intake: IntakeService) -> None:
+    svc = intake.service
+    res = intake.process("inbox", "1:5", m.QUESTION_WITH_FOOTER, RECEIVED)
+    applied = intake.review_apply(res.item_id, actor="ops", reason="she asked by phone too")
+    assert applied == list(res.request_ids)
+    assert not svc.check("jane@example.org", "offers").allowed
+    kinds = [e.kind.value for e in svc.audit_log()]
+    assert kinds.count("reviewed") == 2  # the request and the item
+
+
+def test_token_for_a_category_limits_the_scope(intake: IntakeService) -> None:
+    token = KEYS.mint_mailto("jane@example.org", "newsletter", 1_790_000_000)
+    msg = m.reply("unsubscribe", to=f"unsubscribe+{token}@example.com", subject="unsubscribe")
+    res = intake.process("inbox", "1:6", msg, RECEIVED)
+    assert res.disposition is Disposition.PROCESSED
+    svc = intake.service
+    assert not svc.check("jane@example.org", "newsletter").allowed
+    assert svc.check("jane@example.org", "offers").allowed
+
+
+def test_token_naming_someone_else_goes_to_review(intake: IntakeService) -> None:
+    token = KEYS.mint_mailto("friend@example.net", "all", 1_790_000_000)
+    msg = m.reply("unsubscribe", to=f"unsubscribe+{token}@example.com", subject="unsubscribe")
+    res = intake.process("inbox", "1:7", msg, RECEIVED)
+    assert res.disposition is Disposition.REVIEW
+    svc = intake.service
+    assert svc.check("friend@example.net", "newsletter").allowed
+    assert svc.check("jane@example.org", "newsletter").allowed
+
+
+def test_privacy_request_is_queued_with_its_deadline_and_opts_out(
+    intake: IntakeService,
+) -> None:
+    res = intake.process("inbox", "1:8", m.ERASURE, RECEIVED)
+    assert res.message_class == "privacy_request"
+    svc = intake.service
+    assert not svc.check("jane@example.org", "newsletter").allowed
+    with svc.store.transaction() as tx:
+        (p,) = inbound.list_privacy(tx)
+    assert "erasure" in p.kinds
+    assert p.deadline - RECEIVED > timedelta(days=44)
+
+
+def test_a_failing_item_is_kept_as_a_dead_letter_and_can_be_replayed(
+    intake: IntakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = intake.service
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(svc, "record_in", boom)
+    res = intake.process("inbox", "1:9", m.UNSUBSCRIBE, RECEIVED)
+    assert res.disposition is Disposition.REVIEW
+    view, raw = intake.item(res.item_id)
+    assert view.status == "failed"
+    assert view.error is not None
+    assert "disk on fire" in view.error
+    assert raw == m.UNSUBSCRIBE
+    assert svc.requests() == []
+    monkeypatch.undo()
+    again = intake.retry(res.item_id)
+    assert again.item_id == res.item_id
+    assert again.disposition is Disposition.PROCESSED
+    assert not svc.check("jane@example.org", "newsletter").allowed
+
+
+def test_oversized_message_goes_to_review_untouched(service: OptoutService) -> None:
+    small = IntakeService(service, KEYS, IntakePolicy(max_bytes=100))
+    res = small.process("inbox", "2:1", m.UNSUBSCRIBE, RECEIVED)
+    assert res.disposition is Disposition.REVIEW
+    assert service.check("jane@example.org", "newsletter").allowed
+
+
+def test_processing_uses_the_clock_for_applied_time(intake: IntakeService) -> None:
+    clock = intake.service.clock
+    assert isinstance(clock, FixedClock)
+    intake.process("inbox", "3:1", m.UNSUBSCRIBE, RECEIVED)
+    (req,) = intake.service.requests()
+    assert req.applied_at == clock.now()

@@ -1,0 +1,149 @@
+"""What to do with a classified inbound message: the decision, kept pure.
+
+The classifier says what a message *is*; this module says what optout *does* about it:
+which addresses get which suppression, what waits for a person, and where the message
+goes afterwards. Rules 5–7 of DESIGN.md live here: no machine mail is ever an opt-out,
+a doubtful request (forwarded newsletter, failed sender authentication, a request about
+somebody else) waits for review instead of being applied to the wrong person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from worker.core.categories import ALL_PROMOTIONAL
+from worker.core.classify import Classification, MessageClass
+from worker.core.model import Channel, Reason
+from worker.core.tokens import TokenClaims
+
+
+class Disposition(StrEnum):
+    PROCESSED = "processed"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Configured scopes of machine reports (``[effects]``)."""
+
+    hard_bounce: str = "every"
+    complaint: str = ALL_PROMOTIONAL
+
+
+@dataclass(frozen=True)
+class Action:
+    """One request to record: applied at once, or held for review with its deadline."""
+
+    address: str
+    scope: str
+    reason: Reason
+    channel: Channel
+    review: bool = False
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    disposition: Disposition
+    actions: tuple[Action, ...] = ()
+    privacy_address: str | None = None
+    privacy_kinds: tuple[str, ...] = ()
+    review_reasons: tuple[str, ...] = ()
+    #: may a confirmation be mailed (never to machine mail, bounces or complaints)
+    confirmable: bool = False
+
+
+def plan(
+    c: Classification,
+    *,
+    token: TokenClaims | None = None,
+    token_problem: str | None = None,
+    effects: Effects = Effects(),
+) -> Plan:
+    if c.message_class is MessageClass.UNSUBSCRIBE:
+        return _unsubscribe(c, token, token_problem)
+    if c.message_class is MessageClass.BOUNCE:
+        return _report(c, c.bounce_kind == "hard", Reason.HARD_BOUNCE, Channel.BOUNCE,
+                       effects.hard_bounce)  # fmt: skip
+    if c.message_class is MessageClass.COMPLAINT:
+        return _report(c, c.suppresses, Reason.COMPLAINT, Channel.COMPLAINT, effects.complaint)
+    if c.message_class is MessageClass.AUTO_REPLY:
+        return Plan(Disposition.PROCESSED)
+    if c.message_class is MessageClass.PRIVACY_REQUEST:
+        return _privacy(c)
+    return _other(c)
+
+
+def _doubts(c: Classification, address: str, token: TokenClaims | None) -> list[str]:
+    doubts: list[str] = []
+    if token is not None and c.sender and token.address != c.sender:
+        doubts.append("the token names another address than the sender (forwarded?)")
+    others = [a for a in c.other_addresses_in_body if a not in (address, c.sender)]
+    if others:
+        doubts.append(f"the message names {len(others)} other address(es) in its body")
+    if c.authentication_failed:
+        doubts.append("the sender failed the receiving server's authentication checks")
+    return doubts
+
+
+def _unsubscribe(c: Classification, token: TokenClaims | None, token_problem: str | None) -> Plan:
+    address = token.address if token else c.sender
+    if address is None:
+        return Plan(Disposition.REVIEW, review_reasons=("no usable sender address",))
+    scope = token.scope if token else ALL_PROMOTIONAL
+    evidence: dict[str, Any] = {"class": c.message_class.value, "confidence": c.confidence}
+    if token is not None:
+        evidence["token_id"] = token.token_id
+    if token_problem:
+        evidence["token_problem"] = token_problem
+    doubts = _doubts(c, address, token)
+    action = Action(address, scope, Reason.OPT_OUT, Channel.EMAIL, bool(doubts), evidence)
+    if doubts:
+        return Plan(Disposition.REVIEW, (action,), review_reasons=tuple(doubts))
+    return Plan(Disposition.PROCESSED, (action,), confirmable=True)
+
+
+def _report(
+    c: Classification, suppresses: bool, reason: Reason, channel: Channel, scope: str
+) -> Plan:
+    if not suppresses:
+        return Plan(Disposition.PROCESSED)
+    if not c.addresses:
+        return Plan(Disposition.REVIEW, review_reasons=(f"{reason.value} without an address",))
+    evidence = {"class": c.message_class.value, "feedback_type": c.feedback_type}
+    actions = tuple(Action(a, scope, reason, channel, evidence=evidence) for a in c.addresses)
+    return Plan(Disposition.PROCESSED, actions)
+
+
+def _privacy(c: Classification) -> Plan:
+    if c.sender is None:
+        return Plan(Disposition.REVIEW, review_reasons=("privacy request without a sender",))
+    actions: tuple[Action, ...] = ()
+    doubts = _doubts(c, c.sender, None)
+    if c.privacy_optout:
+        evidence = {"class": c.message_class.value, "privacy_kinds": list(c.privacy_kinds)}
+        actions = (
+            Action(c.sender, ALL_PROMOTIONAL, Reason.OPT_OUT, Channel.EMAIL, bool(doubts),
+                   evidence),
+        )  # fmt: skip
+    return Plan(
+        Disposition.REVIEW if doubts else Disposition.PROCESSED,
+        actions,
+        privacy_address=c.sender,
+        privacy_kinds=c.privacy_kinds or ("other",),
+        review_reasons=tuple(doubts),
+        confirmable=not doubts,
+    )
+
+
+def _other(c: Classification) -> Plan:
+    if c.machine:
+        return Plan(Disposition.PROCESSED)
+    if c.sender is None:
+        return Plan(Disposition.REVIEW, review_reasons=("unclassified, no sender",))
+    # held as a request so that a person's unclear opt-out still has a deadline
+    evidence = {"class": c.message_class.value, "confidence": c.confidence}
+    action = Action(c.sender, ALL_PROMOTIONAL, Reason.OPT_OUT, Channel.EMAIL, True, evidence)
+    return Plan(Disposition.REVIEW, (action,), review_reasons=("could not be classified",))

@@ -1,0 +1,191 @@
+"""Queries of the intake: the inbound ledger, the review queue, privacy requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from worker.store.models import InboundItem, ItemRequest, PrivacyRequest, Request
+from worker.store.repo import Tx
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    source: str
+    item_key: str
+    message_id: str | None
+    received_at: datetime
+    size: int
+    status: str
+    message_class: str | None
+    confidence: float | None
+    sender_masked: str | None
+    subject: str | None
+    detail: dict[str, Any]
+    error: str | None
+    attempts: int
+    has_raw: bool
+    request_ids: tuple[int, ...]
+    resolved_by: str | None
+
+
+@dataclass(frozen=True)
+class PrivacyView:
+    id: int
+    item_id: int | None
+    address: str | None
+    kinds: tuple[str, ...]
+    received_at: datetime
+    deadline: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class NewItem:
+    source: str
+    item_key: str
+    message_id: str | None
+    received_at: datetime
+    size: int
+    raw: bytes | None
+    raw_sha256: str
+    status: str
+    message_class: str | None
+    confidence: float | None
+    sender_hash: str | None
+    sender_masked: str | None
+    subject: str | None
+    detail: dict[str, Any]
+    error: str | None
+    created_at: datetime
+
+
+def find_item(tx: Tx, source: str, item_key: str) -> ItemView | None:
+    row = tx.session.scalars(
+        select(InboundItem).where(InboundItem.source == source, InboundItem.item_key == item_key)
+    ).first()
+    return _view(tx, row) if row else None
+
+
+def find_by_message_id(tx: Tx, message_id: str) -> ItemView | None:
+    """An earlier item with the same Message-ID (the same mail from a second mailbox)."""
+    row = tx.session.scalars(
+        select(InboundItem)
+        .where(InboundItem.message_id == message_id, InboundItem.status != "failed")
+        .order_by(InboundItem.id)
+    ).first()
+    return _view(tx, row) if row else None
+
+
+def get_item(tx: Tx, item_id: int) -> ItemView | None:
+    row = tx.session.get(InboundItem, item_id)
+    return _view(tx, row) if row else None
+
+
+def item_raw(tx: Tx, item_id: int) -> bytes | None:
+    return tx.session.scalar(select(InboundItem.raw).where(InboundItem.id == item_id))
+
+
+def insert_item(tx: Tx, item: NewItem) -> int:
+    row = InboundItem(**item.__dict__, attempts=1)
+    tx.session.add(row)
+    tx.session.flush()
+    return row.id
+
+
+def update_item(tx: Tx, item_id: int, **values: Any) -> None:
+    tx.session.execute(update(InboundItem).where(InboundItem.id == item_id).values(**values))
+
+
+def link_request(tx: Tx, item_id: int, request_id: int) -> None:
+    if tx.session.get(ItemRequest, (item_id, request_id)) is None:
+        tx.session.add(ItemRequest(item_id=item_id, request_id=request_id))
+        tx.session.flush()
+
+
+def list_items(tx: Tx, statuses: tuple[str, ...], limit: int = 200) -> list[ItemView]:
+    rows = tx.session.scalars(
+        select(InboundItem)
+        .where(InboundItem.status.in_(statuses))
+        .order_by(InboundItem.received_at, InboundItem.id)
+        .limit(limit)
+    )
+    return [_view(tx, r) for r in rows]
+
+
+def insert_privacy(
+    tx: Tx,
+    *,
+    item_id: int | None,
+    address: str,
+    address_hash: str,
+    kinds: tuple[str, ...],
+    received_at: datetime,
+    deadline: datetime,
+    now: datetime,
+) -> int:
+    row = PrivacyRequest(
+        item_id=item_id,
+        address=address,
+        address_hash=address_hash,
+        kinds=",".join(kinds),
+        received_at=received_at,
+        deadline=deadline,
+        status="open",
+        created_at=now,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    return row.id
+
+
+def list_privacy(tx: Tx, status: str | None = "open", limit: int = 1000) -> list[PrivacyView]:
+    q = select(PrivacyRequest).order_by(PrivacyRequest.deadline).limit(limit)
+    if status:
+        q = q.where(PrivacyRequest.status == status)
+    return [
+        PrivacyView(
+            p.id,
+            p.item_id,
+            p.address,
+            tuple(k for k in p.kinds.split(",") if k),
+            p.received_at,
+            p.deadline,
+            p.status,
+        )
+        for p in tx.session.scalars(q)
+    ]
+
+
+def _view(tx: Tx, row: InboundItem) -> ItemView:
+    ids = tuple(
+        tx.session.scalars(
+            select(ItemRequest.request_id)
+            .join(Request, Request.id == ItemRequest.request_id)
+            .where(ItemRequest.item_id == row.id)
+            .order_by(ItemRequest.request_id)
+        )
+    )
+    return ItemView(
+        id=row.id,
+        source=row.source,
+        item_key=row.item_key,
+        message_id=row.message_id,
+        received_at=row.received_at,
+        size=row.size,
+        status=row.status,
+        message_class=row.message_class,
+        confidence=row.confidence,
+        sender_masked=row.sender_masked,
+        subject=row.subject,
+        detail=dict(row.detail or {}),
+        error=row.error,
+        attempts=row.attempts,
+        has_raw=row.raw is not None,
+        request_ids=ids,
+        resolved_by=row.resolved_by,
+    )
