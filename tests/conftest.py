@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from worker import logs
 from worker.bootstrap import policy_from
 from worker.config import Settings, load_settings
 from worker.core.clock import FixedClock
@@ -32,6 +33,12 @@ PG_ADMIN_URL = os.environ.get(
     "OPTOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_logs() -> None:
+    """Structured logs to stderr at warning level, as the CLI does; never on stdout."""
+    logs.configure("warning", "json")
 
 
 def service_missing(what: str) -> None:

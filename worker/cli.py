@@ -57,6 +57,11 @@ def _open(config_file: str | None) -> App:
     return app
 
 
+def local(at: datetime | None) -> str | None:
+    """A time as the operator reads it: ISO 8601 in the configured timezone."""
+    return iso(at, _TZ)
+
+
 def _tz(app: App) -> Any:
     return app.service.policy.calendar.tz
 
@@ -495,7 +500,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-_ = datetime  # re-exported for type checkers of callers
+import worker.cli_intake  # noqa: E402,F401  (registers commands)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,213 @@
+"""`optout classify`, `optout review …`, `optout privacy`: the inbox side of the command."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.cli import _console, _open, _print_json, cli, config_option, local
+from worker.core.classify import Classification, classify
+from worker.core.message import all_text, header, parse_bytes
+from worker.errors import UserError
+from worker.store import inbound
+
+#: review show prints this much of the message text
+_EXCERPT = 2000
+
+
+def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    """Messages in an .eml file, a Maildir (cur/ and new/) or an mbox file."""
+    if path.is_dir():
+        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+            raise UserError(f"{path}: a directory must be a Maildir (with cur/ and new/)")
+        box = mailbox.Maildir(path, factory=None, create=False)
+        for key in sorted(box.keys()):
+            yield f"{path}/{key}", box.get_bytes(key)
+        return
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    with path.open("rb") as fh:
+        head = fh.read(5)
+    if head == b"From ":
+        mbox = mailbox.mbox(path, factory=None, create=False)
+        for i, key in enumerate(mbox.keys()):
+            yield f"{path}#{i + 1}", mbox.get_bytes(key)
+        return
+    yield str(path), path.read_bytes()
+
+
+def classification_record(name: str, c: Classification) -> dict[str, Any]:
+    return {
+        "file": name,
+        "class": c.message_class.value,
+        "addresses": list(c.addresses),
+        "sender": c.sender,
+        "confidence": round(c.confidence, 3),
+        "evidence": list(c.evidence),
+        "bounce_kind": c.bounce_kind,
+        "feedback_type": c.feedback_type,
+        "privacy_kinds": list(c.privacy_kinds),
+        "machine": c.machine,
+    }
+
+
+@cli.command(name="classify")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def classify_cmd(files: tuple[Path, ...], as_json: bool) -> None:
+    """Classify saved messages (.eml, Maildir, mbox) without writing anything."""
+    for path in files:
+        for name, raw in iter_messages(path):
+            rec = classification_record(name, classify(raw))
+            if as_json:
+                click.echo(json.dumps(rec, ensure_ascii=False))
+            else:
+                who = ", ".join(rec["addresses"]) or "-"
+                why = "; ".join(rec["evidence"][:2])
+                click.echo(f"{name}\t{rec['class']}\t{rec['confidence']}\t{who}\t{why}")
+
+
+@cli.group()
+def review() -> None:
+    """The review queue: messages the worker could not decide alone."""
+
+
+@review.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
+@config_option
+def review_list(as_json: bool, limit: int, config_file: str | None) -> None:
+    """Items waiting for a decision, oldest first, with their deadlines."""
+    app = _open(config_file)
+    items = app.intake.review_items(limit)
+    deadlines = _deadlines(app, items)
+    if as_json:
+        _print_json([_item_dict(i, deadlines.get(i.id)) for i in items])
+        return
+    from rich.table import Table
+
+    table = Table("id", "received", "deadline", "class", "from", "subject", "why")
+    for i in items:
+        why = "; ".join(i.detail.get("review_reasons", [])) or (i.error or "")
+        cells = (i.message_class or "?", i.sender_masked or "?", i.subject or "", why)
+        table.add_row(str(i.id), local(i.received_at), deadlines.get(i.id) or "-", *cells)
+    _console().print(table)
+
+
+@review.command(name="show")
+@click.argument("item_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def review_show(item_id: int, as_json: bool, config_file: str | None) -> None:
+    """One item: classification, evidence, held requests and the message text."""
+    app = _open(config_file)
+    view, raw = app.intake.item(item_id)
+    rec = _item_dict(view, _deadlines(app, [view]).get(view.id))
+    text = ""
+    if raw is not None:
+        msg = parse_bytes(raw)
+        rec["headers"] = {k: header(msg, k) for k in ("From", "To", "Subject", "Date")}
+        text = all_text(msg)[:_EXCERPT]
+    if as_json:
+        _print_json({**rec, "text": text})
+        return
+    for k, v in rec.items():
+        click.echo(f"{k}: {v}")
+    click.echo("\n" + (text or "(message body no longer stored)"))
+
+
+@review.command(name="apply")
+@click.argument("item_id", type=int)
+@click.option("--actor", required=True)
+@click.option("--reason", required=True)
+@config_option
+def review_apply(item_id: int, actor: str, reason: str, config_file: str | None) -> None:
+    """Apply the opt-out the item holds (audited)."""
+    app = _open(config_file)
+    ids = app.intake.review_apply(item_id, actor=actor, reason=reason)
+    click.echo(f"applied request(s) {', '.join(map(str, ids))}; item {item_id} resolved")
+
+
+@review.command(name="dismiss")
+@click.argument("item_id", type=int)
+@click.option("--actor", required=True)
+@click.option("--reason", required=True)
+@config_option
+def review_dismiss(item_id: int, actor: str, reason: str, config_file: str | None) -> None:
+    """Close the item without an opt-out (audited)."""
+    app = _open(config_file)
+    app.intake.review_dismiss(item_id, actor=actor, reason=reason)
+    click.echo(f"item {item_id} dismissed")
+
+
+@review.command(name="retry")
+@click.argument("item_id", type=int)
+@config_option
+def review_retry(item_id: int, config_file: str | None) -> None:
+    """Process a failed (dead-letter) item again from its stored message."""
+    app = _open(config_file)
+    res = app.intake.retry(item_id)
+    click.echo(f"item {item_id}: {res.message_class} → {res.disposition.value}")
+
+
+@cli.command(name="privacy")
+@click.option("--status", type=click.Choice(["open", "closed", "all"]), default="open")
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def privacy(status: str, as_json: bool, config_file: str | None) -> None:
+    """Privacy requests (erasure, access, objection…) queued for ops, with deadlines."""
+    app = _open(config_file)
+    with app.store.transaction() as tx:
+        rows = inbound.list_privacy(tx, None if status == "all" else status)
+    recs = [
+        {
+            "id": p.id,
+            "item_id": p.item_id,
+            "address": p.address,
+            "kinds": list(p.kinds),
+            "received_at": local(p.received_at),
+            "deadline": local(p.deadline),
+            "status": p.status,
+        }
+        for p in rows
+    ]
+    if as_json:
+        _print_json(recs)
+        return
+    for p in rows:
+        click.echo(f"{p.id}\t{p.status}\t{local(p.deadline)}\t{','.join(p.kinds)}\t{p.address}")
+
+
+def _deadlines(app: Any, items: list[inbound.ItemView]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
+    with app.store.transaction() as tx:
+        for i in items:
+            reqs = [tx.get_request(r) for r in i.request_ids]
+            dates = [r.deadline for r in reqs if r is not None]
+            out[i.id] = local(min(dates)) if dates else None
+    return out
+
+
+def _item_dict(i: inbound.ItemView, deadline: str | None) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "status": i.status,
+        "source": i.source,
+        "received_at": local(i.received_at),
+        "deadline": deadline,
+        "class": i.message_class,
+        "confidence": i.confidence,
+        "from": i.sender_masked,
+        "subject": i.subject,
+        "message_id": i.message_id,
+        "requests": list(i.request_ids),
+        "review_reasons": i.detail.get("review_reasons", []),
+        "evidence": i.detail.get("evidence", []),
+        "error": i.error,
+        "size": i.size,
+    }
