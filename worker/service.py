@@ -235,8 +235,8 @@ class OptoutService:
             return self.apply_pending_in(tx, request_id, actor=actor, reason=reason)
 
     def apply_pending_in(self, tx: Tx, request_id: int, *, actor: str, reason: str) -> RequestView:
-        _require(actor, "actor")
-        _require(reason, "reason")
+        require_text(actor, "actor")
+        require_text(reason, "reason")
         view = tx.get_request(request_id)
         if view is None:
             raise NotFound(f"request {request_id}")
@@ -251,8 +251,8 @@ class OptoutService:
 
     def dismiss_in(self, tx: Tx, request_id: int, *, actor: str, reason: str) -> RequestView:
         """Close a held request without applying it (not an opt-out, after review)."""
-        _require(actor, "actor")
-        _require(reason, "reason")
+        require_text(actor, "actor")
+        require_text(reason, "reason")
         view = tx.get_request(request_id)
         if view is None:
             raise NotFound(f"request {request_id}")
@@ -286,8 +286,8 @@ class OptoutService:
     def lift(self, address: str, scope: str, *, actor: str, reason: str) -> list[SuppressionView]:
         """Re-subscribe, keeping history. Lifting one category out of an "all" opt-out
         keeps the person suppressed for the other promotional categories."""
-        _require(actor, "actor")
-        _require(reason, "reason")
+        require_text(actor, "actor")
+        require_text(reason, "reason")
         normalised = normalise(address)
         if scope != EVERY:
             self.categories.effect_scope(scope)
@@ -486,7 +486,7 @@ class OptoutService:
         )
 
 
-def _require(value: str | None, name: str) -> None:
+def require_text(value: str | None, name: str) -> None:
     if not value or not value.strip():
         raise UserError(f"--{name} is required")
 

@@ -248,3 +248,37 @@ class PrivacyRequest(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("item_id", name="uq_privacy_requests_item_id"),)
+
+
+class OutboxMessage(Base):
+    """Mail to send after a commit (confirmations, alerts), so SMTP being down never
+    blocks or undoes processing. ``dedup_key`` makes "at most once per request" a
+    database guarantee rather than a hope."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # confirmation | alert
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    request_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    to_masked: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class AlertSent(Base):
+    """One row per request per local day it was alerted about: the once-a-day rule."""
+
+    __tablename__ = "alerts_sent"
+
+    request_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]

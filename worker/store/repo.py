@@ -308,6 +308,10 @@ class Tx:
         return [_audit_view(e) for e in self.session.scalars(q)]
 
     # -- helpers ---------------------------------------------------------------------
+    def insert_stmt(self, table: Any) -> Any:
+        """A dialect INSERT that supports ON CONFLICT DO NOTHING."""
+        return self._insert(table)
+
     def _insert(self, table: Any) -> Any:
         mod = postgresql if self.dialect == "postgresql" else sqlite
         return mod.insert(table)
