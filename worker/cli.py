@@ -500,7 +500,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-import worker.cli_intake  # noqa: E402,F401  (registers commands)
+from worker import cli_intake, cli_ops  # noqa: E402  (importing registers their commands)
+
+COMMAND_MODULES = (cli_intake, cli_ops)
 
 if __name__ == "__main__":
     main()
