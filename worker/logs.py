@@ -30,6 +30,20 @@ def mask_addresses(
     return event_dict
 
 
+class _StderrLogger:
+    """Writes to whatever ``sys.stderr`` is at the time of the call, not at configure
+    time, so a replaced stream (a test capture, a daemon's redirected fd) is honoured."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure(level: str = "info", fmt: str = "auto") -> None:
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
@@ -47,6 +61,6 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.ERROR)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

@@ -90,11 +90,17 @@ class Report:
 
 
 def corpus_root() -> Path:
-    """``$OPTOUT_CORPUS``, else ``shared/corpus`` beside the repository."""
+    """``$OPTOUT_CORPUS``, else ``shared/corpus`` beside the repository (or beside one of
+    its parent folders, for a checkout nested one level deeper)."""
     env = os.environ.get("OPTOUT_CORPUS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+    repo = Path(__file__).resolve().parents[2]
+    for parent in repo.parents:
+        candidate = parent / "shared" / "corpus"
+        if candidate.is_dir():
+            return candidate
+    return repo.parent / "shared" / "corpus"
 
 
 def load_samples(root: Path) -> list[Sample]:
