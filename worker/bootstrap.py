@@ -9,6 +9,8 @@ from worker.core.clock import Clock, SystemClock
 from worker.core.plan import Effects
 from worker.core.tokens import KeyRing
 from worker.intake import IntakePolicy, IntakeService
+from worker.mailer import Mailer
+from worker.metrics import Metrics
 from worker.service import OptoutService, Policy
 from worker.store.db import create_db_engine, ensure_schema, is_sqlite, migrate
 from worker.store.repo import Store
@@ -20,6 +22,8 @@ class App:
     store: Store
     service: OptoutService
     intake: IntakeService
+    mailer: Mailer
+    metrics: Metrics
 
     def close(self) -> None:
         self.store.dispose()
@@ -42,7 +46,10 @@ def open_app(settings: Settings, *, clock: Clock | None = None, check_schema: bo
         ensure_schema(engine, auto_migrate=is_sqlite(settings.database.url))
     store = Store(engine)
     service = OptoutService(store, policy_from(settings), clock or SystemClock())
-    return App(settings, store, service, intake_from(settings, service))
+    metrics = Metrics()
+    metrics.attach_store(store)
+    mailer = Mailer(settings, service, metrics=metrics)
+    return App(settings, store, service, intake_from(settings, service, mailer), mailer, metrics)
 
 
 def keyring_from(settings: Settings) -> KeyRing | None:
@@ -52,10 +59,12 @@ def keyring_from(settings: Settings) -> KeyRing | None:
     return KeyRing.parse(spec.get_secret_value(), source=settings.tokens.keys_env)
 
 
-def intake_from(settings: Settings, service: OptoutService) -> IntakeService:
+def intake_from(
+    settings: Settings, service: OptoutService, mailer: Mailer | None = None
+) -> IntakeService:
     effects = Effects(settings.effects.hard_bounce, settings.effects.complaint)
     policy = IntakePolicy(effects=effects, privacy_days=settings.deadlines.privacy_days)
-    return IntakeService(service, keyring_from(settings), policy)
+    return IntakeService(service, keyring_from(settings), policy, mailer=mailer)
 
 
 def migrate_database(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from worker.core.model import AuditKind, NewRequest, RequestStatus
 from worker.core.plan import Action, Disposition, Effects, Plan, plan
 from worker.core.tokens import InvalidToken, KeyRing, TokenClaims
 from worker.errors import DatabaseUnavailable, InvalidState, NotFound
+from worker.mailer import Mailer
 from worker.service import OptoutService
 from worker.store import inbound as q
 from worker.store.repo import AuditRow, Tx
@@ -52,28 +53,50 @@ class IntakePolicy:
 
 class IntakeService:
     def __init__(
-        self, service: OptoutService, keyring: KeyRing | None, policy: IntakePolicy
+        self,
+        service: OptoutService,
+        keyring: KeyRing | None,
+        policy: IntakePolicy,
+        *,
+        mailer: Mailer | None = None,
     ) -> None:
         self.service = service
         self.keyring = keyring
         self.policy = policy
+        self.mailer = mailer
 
     @property
     def clock(self) -> Any:
         return self.service.clock
 
     # -- processing ------------------------------------------------------------------
-    def process(self, source: str, key: str, raw: bytes, received_at: datetime) -> ItemResult:
+    def process(
+        self,
+        source: str,
+        key: str,
+        raw: bytes,
+        received_at: datetime,
+        *,
+        too_large: bool = False,
+        size: int | None = None,
+    ) -> ItemResult:
         """Decide and commit one message. Raises only when the database is unavailable,
-        in which case the message must stay where it is, to be taken again later."""
+        in which case the message must stay where it is, to be taken again later.
+
+        ``too_large``: the source loaded only the header block; a person decides.
+        """
         started = time.perf_counter()
         with self.service.store.transaction() as tx:
             seen = q.find_item(tx, source, key)
             if seen is not None and seen.status != "failed":
                 return _result(seen, new=False)
         c = classify(raw, max_bytes=self.policy.max_bytes)
-        token, problem = self._token(c)
-        p = plan(c, token=token, token_problem=problem, effects=self.policy.effects)
+        if too_large:
+            why = f"message of {size or len(raw)} bytes is over the size limit; headers only"
+            p = Plan(Disposition.REVIEW, review_reasons=(why,))
+        else:
+            token, problem = self._token(c)
+            p = plan(c, token=token, token_problem=problem, effects=self.policy.effects)
         try:
             with self.service.store.transaction() as tx:
                 result = self._commit(tx, source, key, raw, received_at, c, p, seen)
@@ -133,6 +156,8 @@ class IntakeService:
         request_ids = [self._action(tx, item_id, a, c, source, key, received_at) for a in p.actions]
         if p.privacy_address:
             self._privacy(tx, item_id, p, received_at, now)
+        if p.confirmable and self.mailer is not None:
+            self._confirm(tx, request_ids, c)
         return ItemResult(
             item_id, p.disposition, c.message_class.value, True, tuple(request_ids), p.confirmable
         )
@@ -163,6 +188,16 @@ class IntakeService:
         outcome = self.service.record_in(tx, req)
         q.link_request(tx, item_id, outcome.request.id)
         return outcome.request.id
+
+    def _confirm(self, tx: Tx, request_ids: list[int], c: Classification) -> None:
+        assert self.mailer is not None
+        for rid in request_ids:
+            view = tx.get_request(rid)
+            if view is not None and view.status is RequestStatus.APPLIED:
+                self.mailer.confirm_in(
+                    tx, view, message_class=c.message_class.value, machine=c.machine,
+                    in_reply_to=c.message_id,
+                )  # fmt: skip
 
     def _privacy(self, tx: Tx, item_id: int, p: Plan, received_at: datetime, now: datetime) -> None:
         assert p.privacy_address is not None
