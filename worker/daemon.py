@@ -1,9 +1,9 @@
 """`optout run`: the scheduler and the HTTP server on one event loop.
 
-SIGTERM and SIGINT ask uvicorn to finish in-flight requests and stop the scheduler;
-the process then exits 0, which is what systemd and container runtimes expect of a
-clean stop. uvicorn's own signal capture is switched off because it re-raises the
-signal after shutdown, which would turn a clean stop into exit status 143.
+SIGTERM and SIGINT ask uvicorn to finish in-flight requests, let the item in hand be
+committed and moved, close IMAP/SMTP/DB, and exit 0 — what systemd and container
+runtimes expect of a clean stop. uvicorn's own signal capture is switched off because
+it re-raises the signal after shutdown, which would turn a clean stop into status 143.
 """
 
 from __future__ import annotations
@@ -11,16 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 
 import structlog
 import uvicorn
 
 from worker.api.app import create_app
 from worker.bootstrap import App
+from worker.monitor import DeadlineMonitor
+from worker.poller import Poller, mailbox_entries
+from worker.retention import Retention
 from worker.scheduler import Scheduler
+from worker.sources import open_source
+from worker.store.state import DbCheckpoint
 
 log = structlog.get_logger("optout.daemon")
+
+#: outbox flush and retention intervals (seconds)
+OUTBOX_INTERVAL = 10
+RETENTION_INTERVAL = 3600
 
 
 class _Server(uvicorn.Server):
@@ -29,9 +38,42 @@ class _Server(uvicorn.Server):
         yield
 
 
+def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
+    settings = app.settings
+    scheduler = Scheduler(app.service.clock, app.metrics)
+    checkpoint = DbCheckpoint(app.store, app.service.clock)
+    pollers: list[Poller] = []
+    for entry in mailbox_entries(settings):
+        batch = getattr(entry, "batch_size", 50)
+        poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch,
+                        metrics=app.metrics)  # fmt: skip
+        pollers.append(poller)
+        window = max(1.0, entry.interval_seconds * 0.9)
+        scheduler.add_job(f"source:{entry.name}", _ticker(poller, window), entry.interval_seconds)
+    monitor = DeadlineMonitor(app.service, app.mailer, app.metrics)
+    scheduler.add_job(
+        "deadline-monitor",
+        lambda: asyncio.to_thread(monitor.run),
+        settings.monitor.interval_seconds,
+    )
+    retention = Retention(app.service, settings.retention.raw_days)
+    scheduler.add_job("retention", lambda: asyncio.to_thread(retention.purge_raw),
+                      RETENTION_INTERVAL)  # fmt: skip
+    if app.mailer.sender is not None:
+        scheduler.add_job("outbox", app.mailer.flush, OUTBOX_INTERVAL, backoff_cap=600)
+    return scheduler, pollers
+
+
+def _ticker(poller: Poller, window: float) -> Callable[[], Awaitable[None]]:
+    async def tick() -> None:
+        await poller.tick(window)
+
+    return tick
+
+
 async def serve(app: App) -> None:
     settings = app.settings
-    scheduler = Scheduler(app.service, app.service.clock, settings.monitor.interval_seconds)
+    scheduler, pollers = build_scheduler(app)
     api = create_app(app, scheduler.registry)
     config = uvicorn.Config(
         api,
@@ -40,7 +82,7 @@ async def serve(app: App) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=8,
+        timeout_graceful_shutdown=5,
     )
     server = _Server(config)
     loop = asyncio.get_running_loop()
@@ -48,6 +90,8 @@ async def serve(app: App) -> None:
     def stop(sig: signal.Signals) -> None:
         log.info("daemon.stopping", signal=sig.name)
         server.should_exit = True
+        for p in pollers:
+            p.stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig)
@@ -62,7 +106,14 @@ async def serve(app: App) -> None:
     try:
         await server.serve()
     finally:
-        scheduler.shutdown()
+        for p in pollers:
+            p.stop.set()
+        await scheduler.stop(timeout=6)
+        for p in pollers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(p.close(), 3)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(app.mailer.close(), 2)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         log.info("daemon.stopped")

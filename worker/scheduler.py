@@ -1,8 +1,10 @@
 """Scheduled jobs on the daemon's event loop (APScheduler 3, AsyncIOScheduler).
 
-Each job runs its blocking database work in a thread, records its last success for
-``/healthz``, and never lets an exception escape: a failing job is logged and tried
-again on the next tick, the daemon keeps running.
+Jobs: one per mailbox source (drain, then IDLE until the next run), the deadline
+monitor, the outbox, retention. Each has ``max_instances=1``, coalescing, jitter and a
+misfire grace; a job that raises is logged with its name and retried on the next tick,
+never taking the daemon down. Each job's last success is visible in ``/healthz`` and
+``optout status``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from worker.core.addresses import mask
 from worker.core.clock import Clock
 from worker.core.times import iso
-from worker.service import OptoutService
+from worker.metrics import Metrics
 
 log = structlog.get_logger("optout.scheduler")
 
@@ -34,6 +35,7 @@ class JobState:
     last_error_at: datetime | None = None
     runs: int = 0
     failures: int = 0
+    consecutive_failures: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class JobState:
             "last_error_at": iso(self.last_error_at),
             "runs": self.runs,
             "failures": self.failures,
+            "consecutive_failures": self.consecutive_failures,
         }
 
 
@@ -52,32 +55,59 @@ class JobRegistry:
 
 
 class Scheduler:
-    def __init__(self, service: OptoutService, clock: Clock, monitor_interval: int) -> None:
-        self.service = service
+    def __init__(self, clock: Clock, metrics: Metrics | None = None) -> None:
         self.clock = clock
+        self.metrics = metrics
         self.registry = JobRegistry()
+        self.running: set[asyncio.Task[Any]] = set()
         self._scheduler = AsyncIOScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
         )
-        self.add_job("deadline-monitor", self.deadline_monitor, monitor_interval)
 
     def add_job(
-        self, name: str, func: Callable[[], Awaitable[None]], interval_seconds: int
+        self,
+        name: str,
+        func: Callable[[], Awaitable[Any]],
+        interval_seconds: int,
+        *,
+        backoff_cap: int | None = None,
     ) -> None:
+        """Register ``func`` every ``interval_seconds``. After consecutive failures the
+        job skips runs (exponential, capped at ``backoff_cap`` seconds) so a dead server
+        is not hammered; the first success resets it."""
         state = JobState(name, interval_seconds)
         self.registry.jobs[name] = state
+        cap = backoff_cap or max(300, interval_seconds)
+        skip_until = [0.0]
 
         async def run() -> None:
+            if time.monotonic() < skip_until[0]:
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self.running.add(task)
             started = time.perf_counter()
             state.runs += 1
+            if self.metrics is not None:
+                self.metrics.job_runs.labels(name).inc()
             try:
                 await func()
             except Exception as exc:  # a job never kills the daemon
                 state.failures += 1
-                state.last_error = f"{type(exc).__name__}: {exc}"
+                state.consecutive_failures += 1
+                state.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 state.last_error_at = self.clock.now()
-                log.error("job.failed", job=name, error=state.last_error)
+                delay = min(cap, interval_seconds * 2 ** min(state.consecutive_failures, 10))
+                skip_until[0] = time.monotonic() + delay - interval_seconds
+                log.error("job.failed", job=name, error=state.last_error,
+                          retry_in_seconds=round(delay))  # fmt: skip
+                if self.metrics is not None:
+                    self.metrics.job_failures.labels(name).inc()
                 return
+            finally:
+                if task is not None:
+                    self.running.discard(task)
+            state.consecutive_failures = 0
             state.last_success = self.clock.now()
             log.debug("job.done", job=name, seconds=round(time.perf_counter() - started, 3))
 
@@ -88,34 +118,18 @@ class Scheduler:
             id=name,
             name=name,
             next_run_time=datetime.now(),
-            jitter=max(1, interval_seconds // 10) if interval_seconds >= 10 else None,
+            jitter=max(1, interval_seconds // 20) if interval_seconds >= 20 else None,
         )
 
     def start(self) -> None:
         self._scheduler.start()
 
-    def shutdown(self) -> None:
+    async def stop(self, timeout: float = 8.0) -> None:
+        """Stop scheduling, then give running jobs ``timeout`` seconds to finish."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-
-    async def deadline_monitor(self) -> None:
-        """Log every unapplied request near or past its deadline (warning / error)."""
-        report = await asyncio.to_thread(self.service.report)
-        for r in report.near_deadline:
-            log.warning(
-                "deadline.near",
-                request_id=r.id,
-                status=r.status.value,
-                channel=r.channel.value,
-                address=mask(r.address or ""),
-                deadline=iso(r.deadline),
-            )
-        for r in report.overdue:
-            log.error(
-                "deadline.missed",
-                request_id=r.id,
-                status=r.status.value,
-                channel=r.channel.value,
-                address=mask(r.address or ""),
-                deadline=iso(r.deadline),
-            )
+        if self.running:
+            _, pending = await asyncio.wait(set(self.running), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

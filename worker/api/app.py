@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from worker import __version__
 from worker.bootstrap import App
@@ -32,5 +33,11 @@ def create_app(app: App, jobs: JobRegistry | None = None) -> FastAPI:
             body.update(status="unavailable", database=exc.detail)
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
+
+    @api.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        """Prometheus metrics: counters of this process, queue gauges from the database."""
+        body = await asyncio.to_thread(app.metrics.render)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return api

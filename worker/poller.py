@@ -1,0 +1,167 @@
+"""Drives sources: fetch → process (one transaction) → settle, with IDLE between passes.
+
+The item in hand is shielded from cancellation, so a SIGTERM finishes it (commit and
+move) before the poller stops. When the database is down, nothing is settled: the
+source rewinds and the messages are taken again on the next pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import structlog
+
+from worker.config import ImapSource, MaildirSource, Settings
+from worker.core.plan import Disposition
+from worker.errors import ConfigError, DatabaseUnavailable
+from worker.intake import IntakeService, ItemResult
+from worker.metrics import Metrics
+from worker.sources.base import RawItem, Source, SourceUnavailable
+
+log = structlog.get_logger("optout.poller")
+
+
+@dataclass
+class PassStats:
+    source: str
+    fetched: int = 0
+    new: int = 0
+    by_class: Counter[str] = field(default_factory=Counter)
+    by_outcome: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+class Poller:
+    def __init__(
+        self,
+        source: Source,
+        intake: IntakeService,
+        *,
+        batch: int = 50,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.source = source
+        self.intake = intake
+        self.batch = batch
+        self.metrics = metrics
+        self.stop = asyncio.Event()
+        self._connected = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    async def ensure_connected(self) -> None:
+        if not self._connected:
+            await self.source.connect()
+            self._connected = True
+
+    async def poll_once(self) -> PassStats:
+        """Drain the source: every message there now is processed and settled."""
+        async with self._lock:
+            started = time.perf_counter()
+            stats = PassStats(self.name)
+            try:
+                await self.ensure_connected()
+                while not self.stop.is_set():
+                    items = await self.source.fetch(self.batch)
+                    if not items:
+                        break
+                    for item in items:
+                        if self.stop.is_set():
+                            break
+                        await self._one(item, stats)
+            except SourceUnavailable:
+                self._connected = False
+                raise
+            except DatabaseUnavailable:
+                self.source.rewind()  # nothing settled: every item comes back later
+                raise
+            stats.seconds = time.perf_counter() - started
+            if stats.fetched:
+                log.info(
+                    "poll.pass",
+                    source=self.name,
+                    fetched=stats.fetched,
+                    new=stats.new,
+                    classes=dict(stats.by_class),
+                    outcomes=dict(stats.by_outcome),
+                    seconds=round(stats.seconds, 3),
+                )
+            return stats
+
+    async def _one(self, item: RawItem, stats: PassStats) -> None:
+        # shielded: a stop request lets the item in hand finish committing and moving
+        work = asyncio.ensure_future(self._process_and_settle(item))
+        result = await asyncio.shield(work)
+        stats.fetched += 1
+        stats.new += int(result.new)
+        stats.by_class[result.message_class or "?"] += 1
+        stats.by_outcome[result.disposition.value] += 1
+
+    async def _process_and_settle(self, item: RawItem) -> ItemResult:
+        result = await asyncio.to_thread(
+            self.intake.process,
+            item.source,
+            item.key,
+            item.raw,
+            item.received_at,
+            too_large=item.too_large,
+            size=item.size,
+        )
+        await self.source.settle(item, result.disposition)
+        if self.metrics is not None and result.new:
+            self.metrics.items.labels(self.name, result.message_class or "?",
+                                      result.disposition.value).inc()  # fmt: skip
+            if result.request_ids and result.disposition is Disposition.PROCESSED:
+                self.metrics.observe_suppression("email", item.received_at, self.intake.clock.now())
+        return result
+
+    async def tick(self, window: float) -> None:
+        """One scheduled run: drain, then wait for new mail (IDLE) and drain again until
+        ``window`` seconds have passed, so a reply becomes a suppression in seconds."""
+        until = time.monotonic() + window
+        await self.poll_once()
+        while not self.stop.is_set():
+            remaining = until - time.monotonic()
+            if remaining <= 0.5:
+                return
+            if await self._wait(remaining):
+                await self.poll_once()
+
+    async def _wait(self, timeout: float) -> bool:
+        async with self._lock:
+            waiter = asyncio.ensure_future(self.source.wait_for_new(timeout))
+            stopper = asyncio.ensure_future(self.stop.wait())
+            done, pending = await asyncio.wait(
+                {waiter, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if waiter in done and waiter.exception() is not None:
+                self._connected = False
+                raise waiter.exception()  # type: ignore[misc]
+            return waiter in done and bool(waiter.result())
+
+    async def close(self) -> None:
+        self.stop.set()
+        async with self._lock:
+            await self.source.close()
+            self._connected = False
+
+
+def mailbox_entries(
+    settings: Settings, only: str | None = None
+) -> list[ImapSource | MaildirSource]:
+    entries = [s for s in settings.sources if isinstance(s, ImapSource | MaildirSource)]
+    if only is not None:
+        entries = [s for s in entries if s.name == only]
+        if not entries:
+            names = ", ".join(s.name for s in settings.sources) or "none"
+            raise ConfigError(f"no mailbox source named {only!r} (configured: {names})")
+    return entries
