@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
 from worker import logs
@@ -115,6 +119,34 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         service_missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
     yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Sink:
+    """Records every message it accepts."""
+
+    port: int = 0
+    messages: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Sink]:
+    """A real aiosmtpd server on a free loopback port, recording what it accepts."""
+    sink = Sink(port=_free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from worker.cli import _open, _print_json, cli, config_option
+from worker.cli import _open, _print_json, cli, config_option, local
 from worker.retention import Retention
+from worker.store import outbox
 from worker.store.stats import queue_state
 
 
@@ -78,3 +79,32 @@ def forget(address: str, actor: str, reason: str, config_file: str | None) -> No
     )
     done = ", ".join(f"{k} {v}" for k, v in counts.items())
     click.echo(f"forgotten ({done}); opt-outs are still honoured by hash")
+
+
+@cli.command(name="outbox")
+@click.option("--status", type=click.Choice(["pending", "sent", "failed"]))
+@click.option("--json", "as_json", is_flag=True)
+@config_option
+def outbox_cmd(status: str | None, as_json: bool, config_file: str | None) -> None:
+    """Queued confirmations and alerts: what waits, what went, what failed and why."""
+    app = _open(config_file)
+    with app.store.transaction() as tx:
+        rows = outbox.list_outbox(tx, status=status)
+    recs = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "request_id": r.request_id,
+            "to": r.to_masked,
+            "status": r.status,
+            "attempts": r.attempts,
+            "next_attempt_at": local(r.next_attempt_at),
+            "last_error": r.last_error,
+        }
+        for r in rows
+    ]
+    if as_json:
+        _print_json(recs)
+        return
+    for rec in recs:
+        click.echo("\t".join(str(v) for v in rec.values()))
