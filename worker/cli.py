@@ -500,9 +500,13 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from worker import cli_intake, cli_ops  # noqa: E402  (importing registers their commands)
+from worker import cli_intake, cli_links, cli_ops  # noqa: E402  (importing registers commands)
 
-COMMAND_MODULES = (cli_intake, cli_ops)
+COMMAND_MODULES = (cli_intake, cli_links, cli_ops)
 
 if __name__ == "__main__":
-    main()
+    # `python -m worker.cli` runs this file as __main__, a second copy of the module;
+    # the commands are registered on worker.cli's group, so run that one
+    from worker.cli import main as _main
+
+    _main()

@@ -1,0 +1,180 @@
+"""``/u/{token}``: the unsubscribe link in every promotional email.
+
+* ``POST /u/{token}`` is RFC 8058 one-click: the body ``List-Unsubscribe=One-Click``
+  (form-encoded or multipart — or bare, as some senders post it) records the opt-out,
+  and the 200 is sent only after it is committed. No cookie, login, CSRF token or
+  Origin check applies (a mail provider posts it from its own servers), and the answer
+  is never a redirect, which RFC 8058 forbids.
+* ``GET /u/{token}`` shows the page and changes nothing: link scanners fetch every URL
+  in a message, and a GET that unsubscribed would unsubscribe people who never clicked.
+* ``POST /u/{token}/confirm`` applies what the person chose on that page.
+
+A bad token gets the same plain 404 page whatever was wrong with it, so the answer tells
+a prober nothing about keys or addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from worker.api.context import ApiContext
+from worker.api.i18n import pick_language, words
+from worker.core.addresses import mask
+from worker.core.categories import ALL_PROMOTIONAL, Category
+from worker.core.tokens import ExpiredToken, InvalidToken
+from worker.errors import DatabaseUnavailable, UserError
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+ONE_CLICK_FIELD = "List-Unsubscribe"
+ONE_CLICK_VALUE = "One-Click"
+
+#: the page carries a token: keep it out of caches, referrers, frames and search engines
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _label(c: Category) -> str:
+    return c.description or c.name
+
+
+def _t(request: Request) -> tuple[str, dict[str, str]]:
+    lang = pick_language(request.headers.get("accept-language"))
+    return lang, words(lang)
+
+
+def _error_page(request: Request, status: int, heading_key: str, message_key: str) -> Response:
+    lang, t = _t(request)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {"lang": lang, "t": t, "heading": t[heading_key], "message": t[message_key]},
+        status_code=status,
+        headers=PAGE_HEADERS,
+    )
+
+
+def _failure(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ExpiredToken):
+        return _error_page(request, 400, "invalid_title", "expired")
+    if isinstance(exc, InvalidToken):
+        return _error_page(request, 404, "invalid_title", "invalid")
+    if isinstance(exc, DatabaseUnavailable):
+        return _error_page(request, 503, "unavailable_title", "unavailable")
+    return _error_page(request, 400, "invalid_title", "bad_form")
+
+
+async def _form(request: Request) -> FormData | dict[str, list[str]]:
+    """The POSTed fields, from a form-encoded or multipart body, or a bare query string."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return await request.form(max_files=0, max_fields=50, max_part_size=64 * 1024)
+    body = (await request.body()).decode("utf-8", "replace")
+    return parse_qs(body.strip(), keep_blank_values=True, max_num_fields=50)
+
+
+def _values(form: FormData | dict[str, list[str]], name: str) -> list[str]:
+    if isinstance(form, FormData):
+        return [v for v in form.getlist(name) if isinstance(v, str)]
+    return form.get(name, [])
+
+
+def build_router(ctx: ApiContext) -> APIRouter:
+    router = APIRouter(tags=["unsubscribe links"])
+
+    @router.post(
+        "/u/{token}",
+        response_class=PlainTextResponse,
+        summary="RFC 8058 one-click unsubscribe",
+        responses={400: {"description": "not a one-click body"}, 404: {"description": "bad link"}},
+    )
+    async def one_click(token: str, request: Request) -> Response:
+        """Record the opt-out for the token's scope; answers after the commit."""
+        try:
+            ctx.links.verify(token)  # cheap, and refuses before the body is read
+            form = await _form(request)
+        except (InvalidToken, UserError) as exc:
+            return _failure(request, exc)
+        if ONE_CLICK_VALUE not in _values(form, ONE_CLICK_FIELD):
+            return _error_page(request, 400, "invalid_title", "bad_form")
+        try:
+            await asyncio.to_thread(
+                ctx.links.one_click, token, user_agent=request.headers.get("user-agent")
+            )
+        except (InvalidToken, UserError, DatabaseUnavailable) as exc:
+            return _failure(request, exc)
+        return PlainTextResponse("unsubscribed\n", headers={"Cache-Control": "no-store"})
+
+    @router.get("/u/{token}", response_class=HTMLResponse, summary="The unsubscribe page")
+    async def page(token: str, request: Request) -> Response:
+        """Show the choices; suppresses nothing."""
+        try:
+            view = await asyncio.to_thread(ctx.links.page, token)
+        except (InvalidToken, UserError, DatabaseUnavailable) as exc:
+            return _failure(request, exc)
+        lang, t = _t(request)
+        names = [s for s in view.suppressed_scopes if s == view.scope or s == ALL_PROMOTIONAL]
+        already = ", ".join(t["all"] if s == ALL_PROMOTIONAL else s for s in names)
+        context: dict[str, Any] = {
+            "lang": lang,
+            "t": t,
+            "page": view,
+            "label": _label,
+            "already": already,
+            "action": request.url_for("confirm", token=token).path,
+        }
+        return TEMPLATES.TemplateResponse(request, "page.html", context, headers=PAGE_HEADERS)
+
+    @router.post(
+        "/u/{token}/confirm",
+        response_class=HTMLResponse,
+        name="confirm",
+        summary="Apply the choice made on the unsubscribe page",
+    )
+    async def confirm(token: str, request: Request) -> Response:
+        try:
+            ctx.links.verify(token)
+            form = await _form(request)
+            choice = (_values(form, "choice") or ["this"])[0]
+            extra = _values(form, "categories")
+            outcomes = await asyncio.to_thread(
+                ctx.links.confirm,
+                token,
+                choice=choice,
+                extra_categories=extra,
+                user_agent=request.headers.get("user-agent"),
+            )
+        except (InvalidToken, UserError, DatabaseUnavailable) as exc:
+            return _failure(request, exc)
+        lang, t = _t(request)
+        scopes = [o.request.scope for o in outcomes]
+        cats = ctx.links.categories
+        what = (
+            t["what_all"]
+            if ALL_PROMOTIONAL in scopes
+            else ", ".join(_label(cats.get(s)) for s in scopes)
+        )
+        address = mask(outcomes[0].request.address or "")
+        return TEMPLATES.TemplateResponse(
+            request,
+            "done.html",
+            {"lang": lang, "t": t, "address": address, "what": what},
+            headers=PAGE_HEADERS,
+        )
+
+    return router

@@ -1,0 +1,93 @@
+"""The check API's service: "may category C go to address A?", for one address or 100,000.
+
+Same rules as :meth:`OptoutService.check` (``worker.core.decision.may_send`` decides), but
+reads go through :class:`worker.store.fast.FastReads` because these are the calls a
+marketing system makes per message, and the bulk check spends most of its time
+normalising addresses, so ordinary addresses take a fast path that gives exactly what
+:func:`worker.core.addresses.normalise` gives (a property test holds them together).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+from worker.core.addresses import address_hash, normalise
+from worker.core.categories import Categories
+from worker.core.decision import may_send
+from worker.core.model import Decision
+from worker.errors import InvalidAddress
+from worker.store.fast import FastReads
+
+# The plain shape most addresses have: dot-atoms of letters, digits, "_", "+" and "-",
+# and a domain of LDH labels ending in an alphabetic TLD. Anything else (quotes,
+# Unicode, punycode, odd punctuation) goes to email_validator, which knows the rules.
+_PLAIN = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@"
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+_SPECIAL = tuple(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def quick_normalise(raw: str) -> str:
+    """:func:`normalise`, ten times faster for the plain addresses that are most of a list."""
+    text = raw.strip().lower()
+    if (
+        text.isascii()
+        and len(text) <= 254
+        and _PLAIN.fullmatch(text)
+        and "--" not in text
+        and text.index("@") <= 64
+    ):
+        domain = text[text.index("@") + 1 :]
+        if not any(domain == s or domain.endswith("." + s) for s in _SPECIAL):
+            return text
+    return normalise(raw)
+
+
+@dataclass(frozen=True)
+class BulkAnswer:
+    category: str
+    checked: int
+    suppressed: list[str]
+    invalid: list[str]
+
+
+class CheckService:
+    def __init__(self, categories: Categories, reads: FastReads) -> None:
+        self.categories = categories
+        self.reads = reads
+
+    def check(self, address: str, category: str) -> tuple[str, Decision]:
+        """The normalised address and the decision; raises for a bad address or category."""
+        self.categories.get(category)
+        normalised = quick_normalise(address)
+        active = self.reads.active_suppressions(address_hash(normalised))
+        return normalised, may_send(self.categories, category, active)
+
+    def suppressed_among(self, addresses: Sequence[str], category: str) -> BulkAnswer:
+        """The addresses (as given) that must not get ``category``.
+
+        A malformed address is listed in ``invalid`` instead of failing the call: one typo
+        in a list of 100,000 should not stop the other 99,999 from being checked.
+        """
+        scopes = self.categories.scopes_blocking(category)
+        by_hash: dict[str, list[str]] = {}
+        invalid: list[str] = []
+        for raw in addresses:
+            try:
+                digest = address_hash(quick_normalise(raw))
+            except InvalidAddress:
+                invalid.append(raw)
+                continue
+            seen = by_hash.get(digest)
+            if seen is None:
+                by_hash[digest] = [raw]
+            else:
+                seen.append(raw)
+        hits = self.reads.blocked_hashes(list(by_hash), scopes)
+        suppressed = [raw for h in hits for raw in by_hash[h]]
+        return BulkAnswer(category, len(addresses), suppressed, invalid)
