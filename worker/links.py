@@ -15,7 +15,7 @@ from typing import Any
 from worker.config import Settings
 from worker.core.addresses import mask, normalise
 from worker.core.categories import ALL_PROMOTIONAL, Categories, Category
-from worker.core.model import Channel, Outcome
+from worker.core.model import Channel, NewRequest, Outcome
 from worker.core.tokens import InvalidToken, KeyRing, TokenClaims, encode_mailto, encode_url
 from worker.errors import ConfigError, UserError
 from worker.mail.headers import unsubscribe_headers
@@ -150,16 +150,19 @@ class LinkService:
     # -- applying ------------------------------------------------------------------------
     def one_click(self, token: str, *, user_agent: str | None) -> Outcome:
         """RFC 8058: suppress for the token's scope, committed when this returns."""
+        return self.service.record(self.one_click_request(token, user_agent=user_agent))
+
+    def one_click_request(self, token: str, *, user_agent: str | None) -> NewRequest:
+        """The validated request a one-click POST makes (nothing written yet)."""
         claims = self.verify(token)
         scope, extra = self.scope_of(claims)
-        req = self.service.prepare(
+        return self.service.prepare(
             claims.address,
             scope=scope,
             channel=Channel.ONE_CLICK,
             evidence_key=f"one-click:{claims.token_id}",
             evidence={**self._evidence(claims, user_agent), **extra},
         )
-        return self.service.record(req)
 
     def page(self, token: str) -> LinkPage:
         """What the GET page shows. Reads only: a link scanner's GET changes nothing."""

@@ -7,6 +7,7 @@ whichever door a request came in by. No SQL here: queries live in ``worker.store
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -123,39 +124,82 @@ class OptoutService:
 
     def record(self, req: NewRequest) -> Outcome:
         """Record and apply one request in one transaction; idempotent by evidence key."""
+        return self.record_many([req])[0]
+
+    def record_many(self, reqs: Sequence[NewRequest]) -> list[Outcome]:
+        """Record several requests in one transaction (group commit of concurrent link
+        hits); each keeps its own idempotency, audit events and outcome."""
         with self.store.transaction() as tx:
-            outcome = self.record_in(tx, req)
-        log.info(
-            "request.recorded" if outcome.created else "request.duplicate",
-            request_id=outcome.request.id,
-            channel=req.channel.value,
-            scope=req.scope,
-            address=mask(req.address),
-            outcome=outcome.request.status.value,
-        )
-        return outcome
+            outcomes = self.record_batch_in(tx, reqs)
+        for req, outcome in zip(reqs, outcomes, strict=True):
+            log.info(
+                "request.recorded" if outcome.created else "request.duplicate",
+                request_id=outcome.request.id,
+                channel=req.channel.value,
+                scope=req.scope,
+                address=mask(req.address),
+                outcome=outcome.request.status.value,
+            )
+        return outcomes
 
     def record_in(self, tx: Tx, req: NewRequest) -> Outcome:
         """Record inside a transaction the caller owns (intake: one per inbound item)."""
+        return self.record_batch_in(tx, [req])[0]
+
+    def record_batch_in(self, tx: Tx, reqs: Sequence[NewRequest]) -> list[Outcome]:
+        """The one recording path: a handful of set-based statements per batch.
+
+        Requests are inserted already applied (or held for review); an evidence key seen
+        before — in an earlier transaction or earlier in this batch — is a duplicate and
+        changes nothing but the audit trail.
+        """
         now = self.clock.now()
-        digest = address_hash(req.address)
-        if req.evidence_key is not None:
-            seen = tx.request_by_evidence_key(req.evidence_key)
-            if seen is not None:
-                return self._duplicate(tx, seen, req, now)
-        status = RequestStatus.NEEDS_REVIEW if req.needs_review else RequestStatus.PENDING
-        view = tx.insert_request(self._row(req, digest, status, now))
-        if view is None:  # a concurrent writer recorded the same key first
-            seen = tx.request_by_evidence_key(req.evidence_key or "")
-            assert seen is not None
-            return self._duplicate(tx, seen, req, now)
-        tx.add_audit(self._audit(AuditKind.RECEIVED, view, now, req, {"evidence": req.evidence}))
-        if req.needs_review:
-            return Outcome(view, created=True, suppression_created=False)
-        created = self._apply_in(tx, view, req.reason, now, req.actor)
-        applied = tx.get_request(view.id)
-        assert applied is not None
-        return Outcome(applied, created=True, suppression_created=created)
+        keys = [r.evidence_key or f"auto:{uuid.uuid4().hex}" for r in reqs]
+        first: dict[str, int] = {}
+        rows: dict[str, RequestRow] = {}
+        for i, (req, key) in enumerate(zip(reqs, keys, strict=True)):
+            if key not in first:
+                first[key] = i
+                rows[key] = self._row(req, address_hash(req.address), now, key)
+        ids = tx.insert_requests(list(rows.values()))
+        earlier = {v.evidence_key: v for v in tx.requests_by_evidence_keys(
+            [k for k in rows if k not in ids])}  # fmt: skip
+        new_views = {k: _view(ids[k], rows[k]) for k in ids}
+        created = tx.insert_suppressions(
+            [self._suppression(v, reqs[first[k]].reason, now) for k, v in new_views.items()
+             if v.status is RequestStatus.APPLIED]
+        )  # fmt: skip
+        audits: list[AuditRow] = []
+        outcomes: list[Outcome] = []
+        for i, (req, key) in enumerate(zip(reqs, keys, strict=True)):
+            view = new_views.get(key)
+            if view is not None and first[key] == i:
+                audits.append(self._audit(AuditKind.RECEIVED, view, now, req,
+                                          {"evidence": req.evidence}))  # fmt: skip
+                made = view.id in created
+                if view.status is RequestStatus.APPLIED:
+                    audits.append(_applied_audit(view, req.reason, now, req.actor, made))
+                outcomes.append(Outcome(view, created=True, suppression_created=made))
+                continue
+            seen = view or earlier[key]
+            audits.append(self._audit(AuditKind.DUPLICATE, seen, now, req,
+                                      {"evidence_key": req.evidence_key}))  # fmt: skip
+            outcomes.append(Outcome(seen, created=False, suppression_created=False))
+        tx.add_audits(audits)
+        return outcomes
+
+    @staticmethod
+    def _suppression(view: RequestView, reason: Reason, now: datetime) -> dict[str, Any]:
+        return {
+            "address": view.address,
+            "address_hash": view.address_hash,
+            "scope": view.scope,
+            "reason": reason.value,
+            "channel": view.channel.value,
+            "since": now,
+            "request_id": view.id,
+            "updated_at": now,
+        }
 
     def _apply_in(
         self, tx: Tx, view: RequestView, reason: Reason, now: datetime, actor: str | None
@@ -171,31 +215,15 @@ class OptoutService:
             now=now,
         )
         tx.set_request_status(view.id, RequestStatus.APPLIED, applied_at=now)
-        tx.add_audit(
-            AuditRow(
-                kind=AuditKind.APPLIED,
-                at=now,
-                request_id=view.id,
-                address_hash=view.address_hash,
-                address_masked=mask(view.address or ""),
-                channel=view.channel.value,
-                actor=actor,
-                detail={"scope": view.scope, "reason": reason.value, "new": created},
-            )
-        )
+        tx.add_audit(_applied_audit(view, reason, now, actor, created))
         return created
 
-    def _duplicate(self, tx: Tx, seen: RequestView, req: NewRequest, now: datetime) -> Outcome:
-        tx.add_audit(
-            self._audit(AuditKind.DUPLICATE, seen, now, req, {"evidence_key": req.evidence_key})
-        )
-        return Outcome(seen, created=False, suppression_created=False)
-
     def _row(
-        self, req: NewRequest, digest: str, status: RequestStatus, now: datetime
+        self, req: NewRequest, digest: str, now: datetime, key: str | None = None
     ) -> RequestRow:
         cal = self.policy.calendar
         deadline = cal.deadline(req.received_at, self.policy.business_days)
+        held = req.needs_review
         return RequestRow(
             channel=req.channel.value,
             address=req.address,
@@ -205,12 +233,13 @@ class OptoutService:
             received_at=req.received_at,
             deadline=deadline,
             warn_at=cal.warn_at(deadline, self.policy.warn_before_business_days),
-            status=status.value,
-            evidence_key=req.evidence_key,
+            status=(RequestStatus.NEEDS_REVIEW if held else RequestStatus.APPLIED).value,
+            evidence_key=key or req.evidence_key,
             evidence=req.evidence,
             actor=req.actor,
             note=req.note,
             created_at=now,
+            applied_at=None if held else now,
         )
 
     @staticmethod
@@ -390,8 +419,7 @@ class OptoutService:
                 note=r.note,
                 evidence={"file": source, "line": r.line},
             )
-            row = self._row(req, digest, RequestStatus.APPLIED, now)
-            prepared[key] = RequestRow(**{**row.__dict__, "applied_at": now})
+            prepared[key] = self._row(req, digest, now)
         with self.store.transaction() as tx:
             ids = tx.insert_requests(list(prepared.values()))
             inserted = [(ids[key], prepared[key]) for key in prepared if key in ids]
@@ -425,7 +453,7 @@ class OptoutService:
                     for request_id, v in inserted
                 ]
             )
-        return ImportResult(len(inserted), len(prepared) - len(inserted), created)
+        return ImportResult(len(inserted), len(prepared) - len(inserted), len(created))
 
     # -- reading ---------------------------------------------------------------------
     def requests(
@@ -484,6 +512,40 @@ class OptoutService:
             near_deadline=[r for r in attention if r.deadline >= now],
             overdue=[r for r in attention if r.deadline < now],
         )
+
+
+def _view(request_id: int, row: RequestRow) -> RequestView:
+    return RequestView(
+        id=request_id,
+        channel=Channel(row.channel),
+        address=row.address,
+        address_hash=row.address_hash,
+        scope=row.scope,
+        received_at=row.received_at,
+        deadline=row.deadline,
+        warn_at=row.warn_at,
+        status=RequestStatus(row.status),
+        applied_at=row.applied_at,
+        actor=row.actor,
+        note=row.note,
+        evidence_key=row.evidence_key,
+        evidence=row.evidence,
+    )
+
+
+def _applied_audit(
+    view: RequestView, reason: Reason, now: datetime, actor: str | None, created: bool
+) -> AuditRow:
+    return AuditRow(
+        kind=AuditKind.APPLIED,
+        at=now,
+        request_id=view.id,
+        address_hash=view.address_hash,
+        address_masked=mask(view.address or ""),
+        channel=view.channel.value,
+        actor=actor,
+        detail={"scope": view.scope, "reason": reason.value, "new": created},
+    )
 
 
 def require_text(value: str | None, name: str) -> None:

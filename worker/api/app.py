@@ -33,6 +33,7 @@ def create_app(app: App, jobs: JobRegistry | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await ctx.one_clicks.close()
         ctx.close()
 
     api = FastAPI(

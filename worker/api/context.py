@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from worker.apikeys import ApiKeys
+from worker.batching import GroupCommitter
 from worker.bootstrap import App
 from worker.checks import CheckService
+from worker.core.model import NewRequest, Outcome
 from worker.links import LinkService
 from worker.store.fast import FastReads
 from worker.store.keys import KeyStore
@@ -26,6 +28,7 @@ class ApiContext:
     reads: FastReads
     max_body_bytes: int
     max_bulk_addresses: int
+    one_clicks: GroupCommitter[NewRequest, Outcome]
 
     @classmethod
     def build(cls, app: App) -> ApiContext:
@@ -39,7 +42,19 @@ class ApiContext:
             reads=reads,
             max_body_bytes=app.settings.http.max_body_bytes,
             max_bulk_addresses=app.settings.api.max_bulk_addresses,
+            one_clicks=GroupCommitter(service.record_many),
         )
+
+    def observe(self, outcome: Outcome) -> None:
+        """Metrics for a link hit: the request, and receipt-to-commit time."""
+        metrics = self.app.metrics
+        r = outcome.request
+        if outcome.created:
+            metrics.requests.labels(r.channel.value).inc()
+            if r.applied_at is not None:
+                metrics.observe_suppression(r.channel.value, r.received_at, r.applied_at)
+        if outcome.suppression_created:
+            metrics.suppressions.labels(r.channel.value, "opt-out").inc()
 
     @property
     def inline_reads(self) -> bool:

@@ -113,11 +113,11 @@ def build_router(ctx: ApiContext) -> APIRouter:
         if ONE_CLICK_VALUE not in _values(form, ONE_CLICK_FIELD):
             return _error_page(request, 400, "invalid_title", "bad_form")
         try:
-            await asyncio.to_thread(
-                ctx.links.one_click, token, user_agent=request.headers.get("user-agent")
-            )
+            req = ctx.links.one_click_request(token, user_agent=request.headers.get("user-agent"))
+            outcome = await ctx.one_clicks.submit(req)  # group commit; returns once committed
         except (InvalidToken, UserError, DatabaseUnavailable) as exc:
             return _failure(request, exc)
+        ctx.observe(outcome)
         return PlainTextResponse("unsubscribed\n", headers={"Cache-Control": "no-store"})
 
     @router.get("/u/{token}", response_class=HTMLResponse, summary="The unsubscribe page")

@@ -233,12 +233,20 @@ class Tx:
         )
         return self.session.execute(stmt).scalar_one_or_none() is not None
 
-    def insert_suppressions(self, rows: Sequence[dict[str, Any]]) -> int:
+    def insert_suppressions(self, rows: Sequence[dict[str, Any]]) -> set[int]:
+        """Bulk insert; the request ids whose suppression was new (an active one for the
+        same address and scope makes the row a no-op)."""
         if not rows:
-            return 0
+            return set()
         table = Suppression.__table__
-        stmt = self._insert(table).on_conflict_do_nothing().returning(table.c.id)
-        return len(self.session.connection().execute(stmt, list(rows)).all())
+        stmt = self._insert(table).on_conflict_do_nothing().returning(table.c.request_id)
+        return {int(r) for (r,) in self.session.connection().execute(stmt, list(rows))}
+
+    def requests_by_evidence_keys(self, keys: Sequence[str]) -> list[RequestView]:
+        if not keys:
+            return []
+        q = select(Request).where(Request.evidence_key.in_(keys))
+        return [_request_view(r) for r in self.session.scalars(q)]
 
     def lift(
         self, address_hash: str, scopes: Sequence[str], *, actor: str, reason: str, now: datetime
@@ -281,7 +289,8 @@ class Tx:
 
     # -- audit -----------------------------------------------------------------------
     def add_audit(self, event: AuditRow) -> None:
-        self.session.add(_audit_model(event))
+        # written at once (not at the next ORM flush), so events keep their order
+        self.add_audits([event])
 
     def add_audits(self, events: Sequence[AuditRow]) -> None:
         if events:
@@ -373,10 +382,6 @@ def _audit_values(e: AuditRow) -> dict[str, Any]:
         "actor": e.actor,
         "detail": e.detail or {},
     }
-
-
-def _audit_model(e: AuditRow) -> AuditEvent:
-    return AuditEvent(**_audit_values(e))
 
 
 def _request_view(r: Request) -> RequestView:
