@@ -16,7 +16,7 @@ from worker.cli import _console, _open, _print_json, cli, config_option, local
 from worker.core.classify import Classification, classify
 from worker.core.message import all_text, header, parse_bytes
 from worker.errors import OptoutError, UserError
-from worker.poller import Poller, mailbox_entries
+from worker.poller import Poller, linklog_readers, mailbox_entries
 from worker.sources import open_source
 from worker.store import inbound
 from worker.store.state import DbCheckpoint
@@ -223,10 +223,25 @@ def _item_dict(i: inbound.ItemView, deadline: str | None) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True)
 @config_option
 def poll(source_name: str | None, as_json: bool, config_file: str | None) -> None:
-    """One intake pass over all (or one) mailbox sources, then exit."""
+    """One intake pass over all (or one) sources, then exit."""
     app = _open(config_file)
     entries = mailbox_entries(app.settings, source_name)
     results, failures = asyncio.run(_poll_all(app, entries))
+    for reader in linklog_readers(app, source_name):
+        res = reader.poll()
+        results.append(
+            {
+                "source": reader.name,
+                "fetched": res.hits,
+                "new": res.recorded,
+                "classes": {"link_hit": res.hits},
+                "outcomes": {"recorded": res.recorded, "duplicate": res.duplicates,
+                             "ignored_get": res.ignored_get, "invalid": res.invalid_tokens},
+                "seconds": None,
+            }
+        )  # fmt: skip
+        for error in res.errors:
+            failures[reader.name] = error
     if as_json:
         _print_json({"sources": results, "failures": failures})
     else:

@@ -19,7 +19,7 @@ import uvicorn
 from worker.api.app import create_app
 from worker.bootstrap import App
 from worker.monitor import DeadlineMonitor
-from worker.poller import Poller, mailbox_entries
+from worker.poller import Poller, linklog_readers, mailbox_entries
 from worker.retention import Retention
 from worker.scheduler import Scheduler
 from worker.sources import open_source
@@ -50,6 +50,9 @@ def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
         pollers.append(poller)
         window = max(1.0, entry.interval_seconds * 0.9)
         scheduler.add_job(f"source:{entry.name}", _ticker(poller, window), entry.interval_seconds)
+    for reader in linklog_readers(app):
+        interval = next(s.interval_seconds for s in settings.sources if s.name == reader.name)
+        scheduler.add_job(f"source:{reader.name}", _in_thread(reader.poll), interval)
     monitor = DeadlineMonitor(app.service, app.mailer, app.metrics)
     scheduler.add_job(
         "deadline-monitor",
@@ -62,6 +65,13 @@ def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
     if app.mailer.sender is not None:
         scheduler.add_job("outbox", app.mailer.flush, OUTBOX_INTERVAL, backoff_cap=600)
     return scheduler, pollers
+
+
+def _in_thread(func: Callable[[], object]) -> Callable[[], Awaitable[object]]:
+    async def run() -> object:
+        return await asyncio.to_thread(func)
+
+    return run
 
 
 def _ticker(poller: Poller, window: float) -> Callable[[], Awaitable[None]]:

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from worker.config import ImapSource, MaildirSource, Settings
+from worker.bootstrap import App
+from worker.config import ImapSource, LinklogSource, MaildirSource, Settings
 from worker.core.plan import Disposition
 from worker.errors import ConfigError, DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
+from worker.links import LinkService
 from worker.metrics import Metrics
 from worker.sources.base import RawItem, Source, SourceUnavailable
+from worker.sources.linklog import LinklogReader
+from worker.store.state import SourceStateStore
 
 log = structlog.get_logger("optout.poller")
 
@@ -155,13 +159,25 @@ class Poller:
             self._connected = False
 
 
+def linklog_readers(app: App, only: str | None = None) -> list[LinklogReader]:
+    """Readers for the ``linklog`` sources (access logs of a web server serving links)."""
+    entries = [s for s in app.settings.sources if isinstance(s, LinklogSource)]
+    if only is not None:
+        entries = [s for s in entries if s.name == only]
+    if not entries:
+        return []
+    links = LinkService.from_settings(app.service, app.settings)
+    states = SourceStateStore(app.store)
+    return [LinklogReader(e, links, states) for e in entries]
+
+
 def mailbox_entries(
     settings: Settings, only: str | None = None
 ) -> list[ImapSource | MaildirSource]:
     entries = [s for s in settings.sources if isinstance(s, ImapSource | MaildirSource)]
     if only is not None:
         entries = [s for s in entries if s.name == only]
-        if not entries:
+        if not entries and not any(s.name == only for s in settings.sources):
             names = ", ".join(s.name for s in settings.sources) or "none"
-            raise ConfigError(f"no mailbox source named {only!r} (configured: {names})")
+            raise ConfigError(f"no source named {only!r} (configured: {names})")
     return entries

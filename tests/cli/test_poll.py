@@ -49,4 +49,30 @@ def test_poll_unknown_source_is_a_usage_error(
 ) -> None:
     code, _, err = run(capsys, "poll", "--source", "nope", "--config", str(config_file))
     assert code == 2
-    assert "no mailbox source named 'nope'" in err
+    assert "no source named 'nope'" in err
+
+
+def test_poll_reads_a_configured_access_log(
+    capsys: pytest.CaptureFixture[str], config_file: Path, tmp_path: Path
+) -> None:
+    from tests.unit.test_linklog import combined
+    from worker.bootstrap import open_app
+    from worker.config import load_settings
+    from worker.links import LinkService
+
+    access = tmp_path / "access.log"
+    config_file.write_text(
+        config_file.read_text()
+        + f'\n[[sources]]\nname = "web"\nkind = "linklog"\npath = "{access}"\n'
+    )
+    app = open_app(load_settings(config_file))
+    url = LinkService.from_settings(app.service, app.settings).link("hit@example.com", "offers")
+    app.close()
+    access.write_text(combined(url.rsplit("/", 1)[1]))
+    cfg = ("--config", str(config_file))
+    code, out, err = run(capsys, "poll", "--source", "web", "--json", *cfg)
+    assert code == 0, err
+    (result,) = json.loads(out)["sources"]
+    assert result["new"] == 1
+    assert run(capsys, "check", "hit@example.com", "-c", "offers", *cfg)[0] == 3
+    assert run(capsys, "check", "hit@example.com", "-c", "newsletter", *cfg)[0] == 0
