@@ -19,6 +19,7 @@ from worker.errors import OptoutError, UserError
 from worker.poller import Poller, linklog_readers, mailbox_entries
 from worker.sources import open_source
 from worker.store import inbound
+from worker.store.lease import Lease
 from worker.store.state import DbCheckpoint
 
 #: review show prints this much of the message text
@@ -262,14 +263,18 @@ async def _poll_all(app: Any, entries: list[Any]) -> tuple[list[dict[str, Any]],
     checkpoint = DbCheckpoint(app.store, app.service.clock)
     for entry in entries:
         batch = getattr(entry, "batch_size", 50)
-        poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch)
+        lease = Lease(app.store.engine, f"source:{entry.name}")
+        poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch, lease=lease)
         try:
-            s = await poller.poll_once()
+            s = await poller.poll_leased()
         except OptoutError as exc:
             failures[entry.name] = exc.message
             continue
         finally:
             await poller.close()
+        if s is None:
+            failures[entry.name] = "skipped: another instance is polling this mailbox"
+            continue
         results.append(
             {
                 "source": s.source,

@@ -23,6 +23,7 @@ from worker.poller import Poller, linklog_readers, mailbox_entries
 from worker.retention import Retention
 from worker.scheduler import Scheduler
 from worker.sources import open_source
+from worker.store.lease import Lease
 from worker.store.state import DbCheckpoint
 
 log = structlog.get_logger("optout.daemon")
@@ -45,8 +46,9 @@ def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
     pollers: list[Poller] = []
     for entry in mailbox_entries(settings):
         batch = getattr(entry, "batch_size", 50)
+        lease = Lease(app.store.engine, f"source:{entry.name}")
         poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch,
-                        metrics=app.metrics)  # fmt: skip
+                        metrics=app.metrics, lease=lease)  # fmt: skip
         pollers.append(poller)
         window = max(1.0, entry.interval_seconds * 0.9)
         scheduler.add_job(f"source:{entry.name}", _ticker(poller, window), entry.interval_seconds)

@@ -23,6 +23,7 @@ from worker.links import LinkService
 from worker.metrics import Metrics
 from worker.sources.base import RawItem, Source, SourceUnavailable
 from worker.sources.linklog import LinklogReader
+from worker.store.lease import Lease
 from worker.store.state import SourceStateStore
 
 log = structlog.get_logger("optout.poller")
@@ -46,11 +47,13 @@ class Poller:
         *,
         batch: int = 50,
         metrics: Metrics | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.source = source
         self.intake = intake
         self.batch = batch
         self.metrics = metrics
+        self.lease = lease
         self.stop = asyncio.Event()
         self._connected = False
         self._lock = asyncio.Lock()
@@ -129,13 +132,42 @@ class Poller:
         """One scheduled run: drain, then wait for new mail (IDLE) and drain again until
         ``window`` seconds have passed, so a reply becomes a suppression in seconds."""
         until = time.monotonic() + window
-        await self.poll_once()
-        while not self.stop.is_set():
-            remaining = until - time.monotonic()
-            if remaining <= 0.5:
-                return
-            if await self._wait(remaining):
-                await self.poll_once()
+        if not await self._take_lease():
+            return
+        try:
+            await self.poll_once()
+            while not self.stop.is_set():
+                remaining = until - time.monotonic()
+                if remaining <= 0.5:
+                    return
+                if await self._wait(remaining):
+                    await self.poll_once()
+        finally:
+            await self._drop_lease()
+
+    async def poll_leased(self) -> PassStats | None:
+        """One pass if no other instance is polling this mailbox; None otherwise."""
+        if not await self._take_lease():
+            return None
+        try:
+            return await self.poll_once()
+        finally:
+            await self._drop_lease()
+
+    async def _take_lease(self) -> bool:
+        if self.lease is None:
+            return True
+        if await asyncio.to_thread(self.lease.acquire):
+            return True
+        log.debug("poll.skipped", source=self.name, reason="another instance holds the lease")
+        if self._connected:  # let the other instance have the mailbox to itself
+            await self.source.close()
+            self._connected = False
+        return False
+
+    async def _drop_lease(self) -> None:
+        if self.lease is not None:
+            await asyncio.to_thread(self.lease.release)
 
     async def _wait(self, timeout: float) -> bool:
         async with self._lock:

@@ -165,3 +165,28 @@ def test_killed_between_commit_and_move_the_restart_repeats_nothing(
     assert len(dovecot.uids("optout.processed")) == 1
     assert len(json.loads(run(capsys, "requests", "--json", *cfg)[1])) == 1
     assert json.loads(run(capsys, "log", "--json", *cfg)[1]) == log_before
+
+
+def test_a_mailbox_polled_by_another_instance_is_skipped(
+    capsys: pytest.CaptureFixture[str], imap_config: Path, dovecot: Dovecot, db_url: str
+) -> None:
+    from worker.store.db import create_db_engine
+    from worker.store.lease import Lease
+
+    dovecot.append(m.UNSUBSCRIBE)
+    engine = create_db_engine(db_url)
+    other = Lease(engine, "source:imap")  # another instance, mid-poll
+    assert other.acquire()
+    try:
+        code, _, err = run(capsys, "poll", "--source", "imap", "--config", str(imap_config))
+        if engine.dialect.name == "postgresql":
+            assert code == 1
+            assert "another instance" in err
+            assert len(dovecot.uids("INBOX")) == 1
+        else:
+            assert code == 0  # SQLite is one host's database: no lease to contend for
+    finally:
+        other.release()
+        engine.dispose()
+    poll(capsys, imap_config)
+    assert dovecot.uids("INBOX") == []
