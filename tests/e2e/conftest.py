@@ -37,6 +37,16 @@ class Daemon:
             body = r.read()
         return json.loads(body) if body[:1] in (b"{", b"[") else body.decode()
 
+    def post(self, path: str, body: bytes) -> int:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return int(r.status)
+
     def logs(self) -> list[dict[str, Any]]:
         out = []
         for line in self.log_path.read_text().splitlines():

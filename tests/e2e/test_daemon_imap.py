@@ -117,8 +117,26 @@ def test_reply_suppressed_and_confirmed_once_ooo_ignored_alert_sent(
     assert len(report["near_deadline"]) == 1
     events = daemon.logs()
     assert any(e["event"] == "deadline.near" and e["level"] == "warning" for e in events)
+    # a one-click POST is visible through the API at once
+    key = cli(config, "keys", "create", "--name", "e2e", "--scope", "check").stdout.split()[0]
+    answer = json.loads(
+        cli(config, "headers", "click@example.com", "-c", "offers", "--json").stdout
+    )
+    url = answer["headers"]["List-Unsubscribe"].strip("<>").split(">")[0]
+    path = "/u/" + url.rsplit("/u/", 1)[1]
+    status = daemon.post(path, b"List-Unsubscribe=One-Click")
+    assert status == 200
+    auth = {"Authorization": f"Bearer {key}"}
+    got = daemon.get("/v1/suppressions/click@example.com?category=offers", auth)
+    assert got["suppressed"] is True
+    assert (
+        daemon.get("/v1/suppressions/click@example.com?category=newsletter", auth)["suppressed"]
+        is False
+    )
+
     metrics = daemon.get("/metrics")
     assert 'optout_time_to_suppression_seconds_count{channel="email"} 1.0' in metrics
+    assert 'optout_time_to_suppression_seconds_count{channel="one-click"} 1.0' in metrics
     assert daemon.stop() == 0
 
 
