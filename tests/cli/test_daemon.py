@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -127,3 +129,19 @@ def test_example_config_runs_as_is(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err.decode()
+
+
+@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
+def test_daemon_refuses_a_shared_database_whose_schema_is_behind(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "optout.toml"
+    text = (ROOT / "config" / "optout.example.toml").read_text()
+    config.write_text(text.replace('url = "sqlite:///var/optout.db"', f'url = "{empty_db_url}"'))
+    proc = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "run", "--config", str(config)],
+        capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "optout migrate" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
