@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
 
 import structlog
 import uvicorn
@@ -21,7 +22,7 @@ from worker.bootstrap import App
 from worker.monitor import DeadlineMonitor
 from worker.poller import Poller, linklog_readers, mailbox_entries
 from worker.retention import Retention
-from worker.scheduler import Scheduler
+from worker.scheduler import JobReport, Scheduler
 from worker.sources import open_source
 from worker.store.lease import Lease
 from worker.store.state import DbCheckpoint
@@ -50,8 +51,8 @@ def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
         poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch,
                         metrics=app.metrics, lease=lease)  # fmt: skip
         pollers.append(poller)
-        window = max(1.0, entry.interval_seconds * 0.9)
-        scheduler.add_job(f"source:{entry.name}", _ticker(poller, window), entry.interval_seconds)
+        scheduler.add_loop(f"source:{entry.name}", _watcher(poller, entry.interval_seconds),
+                           entry.interval_seconds)  # fmt: skip
     for reader in linklog_readers(app):
         interval = next(s.interval_seconds for s in settings.sources if s.name == reader.name)
         scheduler.add_job(f"source:{reader.name}", _in_thread(reader.poll), interval)
@@ -76,11 +77,11 @@ def _in_thread(func: Callable[[], object]) -> Callable[[], Awaitable[object]]:
     return run
 
 
-def _ticker(poller: Poller, window: float) -> Callable[[], Awaitable[None]]:
-    async def tick() -> None:
-        await poller.tick(window)
+def _watcher(poller: Poller, interval: int) -> Callable[[JobReport], Coroutine[Any, Any, None]]:
+    async def watch(report: JobReport) -> None:
+        await poller.run_forever(interval, report)
 
-    return tick
+    return watch
 
 
 async def serve(app: App) -> None:

@@ -8,6 +8,7 @@ source rewinds and the messages are taken again on the next pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from worker.errors import ConfigError, DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService
 from worker.metrics import Metrics
-from worker.sources.base import RawItem, Source, SourceUnavailable
+from worker.scheduler import JobReport
+from worker.sources.base import Backoff, RawItem, Source, SourceUnavailable
 from worker.sources.linklog import LinklogReader
 from worker.store.lease import Lease
 from worker.store.state import SourceStateStore
@@ -128,22 +130,44 @@ class Poller:
                 self.metrics.observe_suppression("email", item.received_at, self.intake.clock.now())
         return result
 
-    async def tick(self, window: float) -> None:
-        """One scheduled run: drain, then wait for new mail (IDLE) and drain again until
-        ``window`` seconds have passed, so a reply becomes a suppression in seconds."""
-        until = time.monotonic() + window
-        if not await self._take_lease():
-            return
-        try:
-            await self.poll_once()
-            while not self.stop.is_set():
-                remaining = until - time.monotonic()
-                if remaining <= 0.5:
-                    return
-                if await self._wait(remaining):
-                    await self.poll_once()
-        finally:
-            await self._drop_lease()
+    async def run_forever(self, interval: float, report: JobReport) -> None:
+        """Watch the mailbox until stopped: a full pass at least every ``interval``
+        seconds and at once whenever the server announces new mail (IDLE), so a reply
+        becomes a suppression within about a second of landing. Errors are reported and
+        retried with exponential backoff; the loop itself never ends on them."""
+        backoff = Backoff(base=1.0, cap=300.0)
+        while not self.stop.is_set():
+            try:
+                if not await self._take_lease():
+                    await self._sleep(interval)
+                    continue
+                try:
+                    await self._watch(interval, report)
+                finally:
+                    await self._drop_lease()
+                backoff.reset()
+            except Exception as exc:  # network, database, anything: retry later
+                self._connected = False
+                self.source.rewind()
+                delay = backoff.next_delay()
+                report.failure(exc, delay)
+                await self._sleep(delay)
+
+    async def _watch(self, interval: float, report: JobReport) -> None:
+        await self.poll_once()
+        report.success()
+        due = time.monotonic() + interval
+        while not self.stop.is_set():
+            remaining = due - time.monotonic()
+            if remaining <= 0 or await self._wait(remaining):
+                await self.poll_once()
+                report.success()
+                if remaining <= 0:
+                    due = time.monotonic() + interval
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
 
     async def poll_leased(self) -> PassStats | None:
         """One pass if no other instance is polling this mailbox; None otherwise."""

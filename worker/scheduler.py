@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +49,34 @@ class JobState:
         }
 
 
+class JobReport:
+    """How a long-running loop tells the registry, the log and the metrics how it goes."""
+
+    def __init__(self, state: JobState, clock: Clock, metrics: Metrics | None) -> None:
+        self.state = state
+        self.clock = clock
+        self.metrics = metrics
+
+    def success(self) -> None:
+        self.state.runs += 1
+        self.state.consecutive_failures = 0
+        self.state.last_success = self.clock.now()
+        if self.metrics is not None:
+            self.metrics.job_runs.labels(self.state.name).inc()
+
+    def failure(self, exc: BaseException, retry_in: float) -> None:
+        s = self.state
+        s.runs += 1
+        s.failures += 1
+        s.consecutive_failures += 1
+        s.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        s.last_error_at = self.clock.now()
+        log.error("job.failed", job=s.name, error=s.last_error, retry_in_seconds=round(retry_in, 1))
+        if self.metrics is not None:
+            self.metrics.job_runs.labels(s.name).inc()
+            self.metrics.job_failures.labels(s.name).inc()
+
+
 @dataclass
 class JobRegistry:
     jobs: dict[str, JobState] = field(default_factory=dict)
@@ -60,6 +88,10 @@ class Scheduler:
         self.metrics = metrics
         self.registry = JobRegistry()
         self.running: set[asyncio.Task[Any]] = set()
+        self._loops: list[
+            tuple[str, Callable[[JobReport], Coroutine[Any, Any, None]], JobReport]
+        ] = []
+        self._loop_tasks: set[asyncio.Task[None]] = set()
         self._scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
         )
@@ -121,15 +153,32 @@ class Scheduler:
             jitter=max(1, interval_seconds // 20) if interval_seconds >= 20 else None,
         )
 
+    def add_loop(
+        self,
+        name: str,
+        loop: Callable[[JobReport], Coroutine[Any, Any, None]],
+        interval_seconds: int,
+    ) -> None:
+        """Register a long-running task (a mailbox watched with IDLE), started with the
+        scheduler; it reports each pass through a :class:`JobReport`, so ``/healthz`` and
+        ``optout status`` show it like any job."""
+        state = JobState(name, interval_seconds)
+        self.registry.jobs[name] = state
+        self._loops.append((name, loop, JobReport(state, self.clock, self.metrics)))
+
     def start(self) -> None:
         self._scheduler.start()
+        for name, loop, report in self._loops:
+            task = asyncio.create_task(loop(report), name=name)
+            self._loop_tasks.add(task)
 
     async def stop(self, timeout: float = 8.0) -> None:
         """Stop scheduling, then give running jobs ``timeout`` seconds to finish."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        if self.running:
-            _, pending = await asyncio.wait(set(self.running), timeout=timeout)
+        tasks = set(self.running) | self._loop_tasks
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
