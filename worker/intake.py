@@ -388,7 +388,9 @@ def _item_fields(
 
 def _subject(raw: bytes) -> str | None:
     try:
-        return header(parse_bytes(raw[:65536]), "Subject")[:500] or None
+        # the header block only: the classifier has parsed the whole message already
+        head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        return header(parse_bytes(head), "Subject")[:500] or None
     except Exception:  # the subject is a convenience for the review list only
         return None
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from worker.store.models import InboundItem, ItemRequest, PrivacyRequest, Request
 from worker.store.repo import Tx
@@ -91,10 +91,8 @@ def item_raw(tx: Tx, item_id: int) -> bytes | None:
 
 
 def insert_item(tx: Tx, item: NewItem) -> int:
-    row = InboundItem(**item.__dict__, attempts=1)
-    tx.session.add(row)
-    tx.session.flush()
-    return row.id
+    stmt = insert(InboundItem).values(**item.__dict__, attempts=1).returning(InboundItem.id)
+    return int(tx.session.execute(stmt).scalar_one())
 
 
 def update_item(tx: Tx, item_id: int, **values: Any) -> None:
@@ -102,9 +100,8 @@ def update_item(tx: Tx, item_id: int, **values: Any) -> None:
 
 
 def link_request(tx: Tx, item_id: int, request_id: int) -> None:
-    if tx.session.get(ItemRequest, (item_id, request_id)) is None:
-        tx.session.add(ItemRequest(item_id=item_id, request_id=request_id))
-        tx.session.flush()
+    stmt = tx.insert_stmt(ItemRequest.__table__).on_conflict_do_nothing()
+    tx.session.connection().execute(stmt, {"item_id": item_id, "request_id": request_id})
 
 
 def list_items(tx: Tx, statuses: tuple[str, ...], limit: int = 200) -> list[ItemView]:
