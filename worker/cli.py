@@ -22,6 +22,7 @@ from worker.core.imports import ImportRow, RowError, check_header, parse_row
 from worker.core.model import AuditView, Channel, RequestView, SuppressionView
 from worker.core.times import iso, parse_time
 from worker.errors import OptoutError, UserError
+from worker.exports import export_columns, export_record
 from worker.service import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -287,17 +288,6 @@ def export(
             out.close()
 
 
-def export_record(s: SuppressionView, *, hashed: bool, incremental: bool) -> dict[str, Any]:
-    rec: dict[str, Any] = (
-        {"address_sha256": s.address_hash} if hashed else {"address": s.address or ""}
-    )
-    rec.update(scope=s.scope, reason=s.reason.value, since=iso(s.since))
-    rec["channel"] = s.channel.value if s.channel else None
-    if incremental:
-        rec.update(status="lifted" if s.lifted_at else "active", lifted_at=iso(s.lifted_at))
-    return rec
-
-
 def _write_export(
     out: TextIO, rows: Iterator[SuppressionView], *, fmt: str, hashed: bool, incremental: bool
 ) -> int:
@@ -316,8 +306,7 @@ def _write_export(
             writer.writerow(rec)
         n += 1
     if writer is None and fmt == "csv":
-        cols = ["address_sha256" if hashed else "address", "scope", "reason", "since", "channel"]
-        out.write(",".join(cols + (["status", "lifted_at"] if incremental else [])) + "\r\n")
+        out.write(",".join(export_columns(hashed=hashed, incremental=incremental)) + "\r\n")
     return n
 
 

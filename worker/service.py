@@ -264,13 +264,7 @@ class OptoutService:
             return self.apply_pending_in(tx, request_id, actor=actor, reason=reason)
 
     def apply_pending_in(self, tx: Tx, request_id: int, *, actor: str, reason: str) -> RequestView:
-        require_text(actor, "actor")
-        require_text(reason, "reason")
-        view = tx.get_request(request_id)
-        if view is None:
-            raise NotFound(f"request {request_id}")
-        if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
-            raise InvalidState(f"request {request_id} is {view.status.value}")
+        view = _held(tx, request_id, actor, reason)
         now = self.clock.now()
         tx.add_audit(_review_audit(AuditKind.REVIEWED, view, now, actor, reason))
         self._apply_in(tx, view, Reason.OPT_OUT, now, actor)
@@ -280,13 +274,7 @@ class OptoutService:
 
     def dismiss_in(self, tx: Tx, request_id: int, *, actor: str, reason: str) -> RequestView:
         """Close a held request without applying it (not an opt-out, after review)."""
-        require_text(actor, "actor")
-        require_text(reason, "reason")
-        view = tx.get_request(request_id)
-        if view is None:
-            raise NotFound(f"request {request_id}")
-        if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
-            raise InvalidState(f"request {request_id} is {view.status.value}")
+        view = _held(tx, request_id, actor, reason)
         tx.set_request_status(request_id, RequestStatus.DISMISSED)
         tx.add_audit(_review_audit(AuditKind.DISMISSED, view, self.clock.now(), actor, reason))
         done = tx.get_request(request_id)
@@ -546,6 +534,18 @@ def _applied_audit(
         actor=actor,
         detail={"scope": view.scope, "reason": reason.value, "new": created},
     )
+
+
+def _held(tx: Tx, request_id: int, actor: str, reason: str) -> RequestView:
+    """The request a reviewer decides on; it must still be waiting for that decision."""
+    require_text(actor, "actor")
+    require_text(reason, "reason")
+    view = tx.get_request(request_id)
+    if view is None:
+        raise NotFound(f"request {request_id}")
+    if view.status not in (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW):
+        raise InvalidState(f"request {request_id} is {view.status.value}")
+    return view
 
 
 def require_text(value: str | None, name: str) -> None:

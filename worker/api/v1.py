@@ -24,6 +24,7 @@ from worker.api.context import ApiContext
 from worker.apikeys import Scope
 from worker.core.model import Channel, Decision, SuppressionView
 from worker.core.times import iso, parse_time
+from worker.exports import export_columns, export_record
 from worker.store.keys import ApiKeyView
 
 NDJSON = "application/x-ndjson"
@@ -127,24 +128,10 @@ def check_body(address: str, d: Decision) -> bytes:
     ).encode()
 
 
-def export_record(s: SuppressionView, *, hashed: bool, incremental: bool) -> dict[str, Any]:
-    """The same columns as `optout export`, so files from either door are interchangeable."""
-    rec: dict[str, Any] = (
-        {"address_sha256": s.address_hash} if hashed else {"address": s.address or ""}
-    )
-    rec.update(scope=s.scope, reason=s.reason.value, since=iso(s.since))
-    rec["channel"] = s.channel.value if s.channel else None
-    if incremental:
-        rec.update(status="lifted" if s.lifted_at else "active", lifted_at=iso(s.lifted_at))
-    return rec
-
-
 def _export_lines(
     rows: Iterator[SuppressionView], *, fmt: str, hashed: bool, incremental: bool
 ) -> Iterator[bytes]:
-    cols = ["address_sha256" if hashed else "address", "scope", "reason", "since", "channel"]
-    if incremental:
-        cols += ["status", "lifted_at"]
+    cols = export_columns(hashed=hashed, incremental=incremental)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=cols)
     if fmt == "csv":
