@@ -61,7 +61,7 @@ def _pg_conninfo(dbname: str | None = None) -> str:
 
 def _pg_admin(sql: str) -> None:
     with psycopg.connect(_pg_conninfo(), autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql)  # type: ignore[arg-type,unused-ignore]
 
 
 @pytest.fixture(scope="session")

@@ -141,7 +141,7 @@ source = open_source(entry, DbCheckpoint(app.store, app.service.clock))
 async def crash(*_args):
     os._exit(137)  # killed after the commit, before the move
 
-source.settle = crash
+source.settle_many = crash
 asyncio.run(Poller(source, app.intake).poll_once())
 """
 

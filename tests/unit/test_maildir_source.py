@@ -178,3 +178,39 @@ async def test_wait_for_new_notices_a_delivery(inbox: Path) -> None:
     deliver(inbox, f"{T0}.M1P1.host", message(1))
 
     assert await src.wait_for_new(5) is True
+
+
+async def test_settle_many_moves_a_mixed_batch_and_is_idempotent(inbox: Path) -> None:
+    for n in range(4):
+        deliver(inbox, f"{T0 + n}.M1P1.host", message(n))
+    src = source(inbox)
+    items = await src.fetch(10)
+    batch = [
+        (i, Disposition.REVIEW if n == 2 else Disposition.PROCESSED) for n, i in enumerate(items)
+    ]
+
+    await src.settle_many(batch)
+    await src.settle_many(batch)  # a repeat after a crash: nothing to do
+
+    assert list((inbox / "new").iterdir()) == []
+    processed = sorted(p.name for p in (inbox / ".processed" / "cur").iterdir())
+    assert processed == sorted(f"{i.key}:2,S" for i, d in batch if d == Disposition.PROCESSED)
+    assert [p.name for p in (inbox / ".review" / "cur").iterdir()] == [f"{items[2].key}:2,S"]
+
+
+async def test_settle_many_after_items_were_moved_by_hand_and_a_restart(inbox: Path) -> None:
+    for n in range(3):
+        deliver(inbox, f"{T0 + n}.M1P1.host", message(n))
+    first = source(inbox)
+    a, b, c = await first.fetch(10)
+    await first.connect()  # creates the sub-folders
+    os.rename(  # an operator filed `a` already, after it was committed
+        inbox / "new" / a.key, inbox / ".processed" / "cur" / f"{a.key}:2,S"
+    )
+    await first.settle_many([(a, Disposition.PROCESSED), (c, Disposition.PROCESSED)])
+    # b was handed out, then the process died before its batch was settled
+
+    again = await source(inbox).fetch(10)
+
+    assert [i.key for i in again] == [b.key]
+    assert len(list((inbox / ".processed" / "cur").iterdir())) == 2

@@ -14,12 +14,14 @@ Hand-out semantics, shared by every source:
   handed out again after ``rewind()`` or a new session (``connect()``): nothing is lost,
   and the service recognises the key it has already committed;
 - ``settle`` is idempotent: settling an item that is already where it should be is a
-  no-op, so "commit, crash, restart, settle" needs no special case.
+  no-op, so "commit, crash, restart, settle" needs no special case; ``settle_many`` is
+  the same for a batch, in as few server round trips as the source allows.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -94,6 +96,20 @@ class Source(Protocol):
 
     async def settle(self, item: RawItem, disposition: Disposition) -> None:
         """Move a committed item to the processed or review folder (idempotent)."""
+        ...
+
+    async def settle_many(self, items: Sequence[tuple[RawItem, Disposition]]) -> None:
+        """:meth:`settle` for a batch of committed items, in as few server commands as
+        possible; same semantics (idempotent, items already moved are fine).
+
+        It exists because moving mail one message at a time dominated intake: Dovecot
+        spends 1.8 ms per single ``UID MOVE`` at 1,000 messages in the mailbox and
+        5.4 ms at 5,000, against 0.08–0.16 ms per message when one ``UID MOVE <set>``
+        moves 50. IMAP sends one MOVE (or COPY + STORE + EXPUNGE) per target folder and
+        updates its checkpoint once; Maildir simply renames each file. On
+        :class:`SourceUnavailable` some items may be moved and others not: settle the
+        whole batch again after reconnecting (idempotency makes that safe).
+        """
         ...
 
     async def wait_for_new(self, timeout: float) -> bool:

@@ -49,6 +49,10 @@ T = TypeVar("T")
 _MAX_BATCH_BYTES = 32 * 1024 * 1024
 #: settles between two checkpoint writes (a stale mark is safe, see module docstring)
 _CHECKPOINT_EVERY = 50
+#: longest command line we send (RFC 7162 §4: clients should stay under 8,192 octets)
+_MAX_COMMAND_CHARS = 8000
+#: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message
+_MAX_SET_MESSAGES = 1000
 
 
 class ImapMailSource:
@@ -255,34 +259,90 @@ class ImapMailSource:
 
     # -- settling ------------------------------------------------------------------
     async def settle(self, item: RawItem, disposition: Disposition) -> None:
-        validity, _, uid_text = item.key.partition(":")
-        uid = int(uid_text)
+        await self.settle_many([(item, disposition)])
+
+    async def settle_many(self, items: Sequence[tuple[RawItem, Disposition]]) -> None:
+        """Move committed items with one ``UID MOVE <set>`` per target folder.
+
+        Without MOVE: one ``UID COPY`` + ``UID STORE +FLAGS.SILENT (\\Deleted)`` +
+        ``UID EXPUNGE`` per folder. Very long sets are split (``_MAX_COMMAND_CHARS``,
+        ``_MAX_SET_MESSAGES``). UIDs already gone are no error. The watermark and the
+        checkpoint are updated once for the batch, from what was actually moved.
+        """
+        if not items:
+            return
         if self._client is None:
             await self.connect()
-        if int(validity) != self._uidvalidity:
-            # The UID means nothing any more; the message is handed out again under
-            # its new key and settled then.
-            self._log.warning("source.stale_key", key=item.key, uidvalidity=self._uidvalidity)
-            return
         s = self.settings
-        folder = s.processed_mailbox if disposition == Disposition.PROCESSED else s.review_mailbox
-        target = wire.quote_mailbox(self._server(folder))
-        if self.uses_move:
-            await self._ok(self._client.uid("move", str(uid), target), "move")
-        else:
-            await self._ok(self._client.uid("copy", str(uid), target), "copy")
-            await self._ok(
-                self._client.uid("store", str(uid), "+FLAGS.SILENT (\\Deleted)"), "store"
+        by_folder: dict[str, list[int]] = {}
+        for item, disposition in items:
+            validity, _, uid_text = item.key.partition(":")
+            if int(validity) != self._uidvalidity:
+                # The UID means nothing any more; the message is handed out again under
+                # its new key and settled then.
+                self._log.warning("source.stale_key", key=item.key, uidvalidity=self._uidvalidity)
+                continue
+            folder = (
+                s.processed_mailbox if disposition == Disposition.PROCESSED else s.review_mailbox
             )
-            if self._has("UIDPLUS"):
-                await self._ok(self._client.uid("expunge", str(uid)), "expunge")
-            else:  # plain EXPUNGE: also removes other \Deleted mail, as any client would
-                await self._ok(self._client.expunge(), "expunge")
-        self._outstanding.discard(uid)
-        self._watermark = min(self._outstanding) - 1 if self._outstanding else self._cursor
-        self._since_save += 1
-        self._save()
-        self._log.debug("source.settled", key=item.key, disposition=disposition.value)
+            by_folder.setdefault(folder, []).append(int(uid_text))
+        moved = 0
+        try:
+            for folder, uids in by_folder.items():
+                target = wire.quote_mailbox(self._server(folder))
+                budget = _MAX_COMMAND_CHARS - len(target) - 64
+                for uid_set in wire.uid_sets(uids, budget, _MAX_SET_MESSAGES):
+                    await self._move(uid_set, target)
+                    done = wire.uids_in(uid_set)
+                    self._outstanding.difference_update(done)
+                    moved += len(done)
+        finally:
+            if moved:
+                self._watermark = min(self._outstanding) - 1 if self._outstanding else self._cursor
+                self._since_save += moved
+                self._save()
+        self._log.debug(
+            "source.settled",
+            count=moved,
+            folders=len(by_folder),
+            first_key=items[0][0].key,
+            last_key=items[-1][0].key,
+        )
+
+    async def _move(self, uid_set: str, target: str) -> None:
+        """Move one UID set (MOVE, or COPY + \\Deleted + EXPUNGE); idempotent."""
+        if self.uses_move:
+            await self._uid_command("move", uid_set, target)
+            return
+        await self._uid_command("copy", uid_set, target)
+        await self._uid_command("store", uid_set, "+FLAGS.SILENT (\\Deleted)")
+        if self._has("UIDPLUS"):
+            await self._uid_command("expunge", uid_set)
+        else:  # plain EXPUNGE: also removes other \Deleted mail, as any client would
+            await self._ok(self._client.expunge(), "expunge")
+
+    async def _uid_command(self, command: str, uid_set: str, *args: str) -> None:
+        """``UID <command> <set> ...``, tolerating UIDs that are already gone.
+
+        UIDs that no longer exist are ignored by a UID command ("No messages found"),
+        but when another client moved some of them and this session has not been told
+        yet, Dovecot refuses the whole command (``NO [EXPUNGEISSUED]``, nothing done).
+        Then the set is narrowed to what is still there and the command sent once more.
+        """
+        resp = await self._call(self._client.uid(command, uid_set, *args), command)
+        if resp.result == "OK":
+            return
+        found = await self._ok(self._client.uid_search("UID", uid_set, charset=None), "search")
+        left = wire.parse_search(found.lines)
+        if not left:
+            return
+        self._log.info(
+            "source.settle_narrowed", step=command, asked=uid_set, left=len(left),
+            reason=_text(resp.lines),
+        )  # fmt: skip
+        budget = _MAX_COMMAND_CHARS - len(" ".join(args)) - 64  # holes can lengthen a set
+        for narrowed in wire.uid_sets(left, budget):
+            await self._ok(self._client.uid(command, narrowed, *args), command)
 
     # -- waiting for mail ----------------------------------------------------------
     async def wait_for_new(self, timeout: float) -> bool:

@@ -110,9 +110,64 @@ def parse_search(lines: Sequence[bytes | bytearray]) -> list[int]:
 
 def uid_set(uids: Iterable[int]) -> str:
     """``[1, 2, 3, 7, 9, 10]`` → ``"1:3,7,9:10"``: short commands for long backlogs."""
+    ranges = _ranges(uids)
+    if not ranges:
+        raise ValueError("empty UID set")
+    return ",".join(ranges)
+
+
+def uid_sets(uids: Iterable[int], max_chars: int, max_count: int | None = None) -> list[str]:
+    """Compact UID sets covering ``uids``, each at most ``max_chars`` long.
+
+    A batch of scattered UIDs can make a set of many kilobytes; servers limit a command
+    line (RFC 7162 §4 asks clients to stay under 8,192 octets), so a long set is split
+    into several commands instead. ``max_count`` also caps the messages per set (each
+    moved message costs one untagged ``EXPUNGE`` line in the response). A single range
+    is never split by ``max_chars`` (it is at most 21 characters).
+    """
+    out: list[str] = []
+    current: list[str] = []
+    length = count = 0
+    for part in _ranges(uids):
+        first, _, last = part.partition(":")
+        size = int(last) - int(first) + 1 if last else 1
+        if max_count is not None and size > max_count:  # split a long range by count
+            lo, hi = int(first), int(last)
+            pieces = [(a, min(a + max_count - 1, hi)) for a in range(lo, hi + 1, max_count)]
+        else:
+            pieces = [(int(first), int(last or first))]
+        for lo, hi in pieces:
+            text = f"{lo}:{hi}" if hi != lo else str(lo)
+            n = hi - lo + 1
+            extra = len(text) + (1 if current else 0)
+            if current and (
+                length + extra > max_chars or (max_count is not None and count + n > max_count)
+            ):
+                out.append(",".join(current))
+                current, length, count = [], 0, 0
+                extra = len(text)
+            current.append(text)
+            length += extra
+            count += n
+    if current:
+        out.append(",".join(current))
+    return out
+
+
+def uids_in(uid_set: str) -> set[int]:
+    """The UIDs a set without ``*`` names: ``"1:3,7"`` → ``{1, 2, 3, 7}``."""
+    out: set[int] = set()
+    for part in uid_set.split(","):
+        first, _, last = part.partition(":")
+        lo, hi = sorted((int(first), int(last or first)))
+        out.update(range(lo, hi + 1))
+    return out
+
+
+def _ranges(uids: Iterable[int]) -> list[str]:
     ordered = sorted(set(uids))
     if not ordered:
-        raise ValueError("empty UID set")
+        return []
     parts: list[str] = []
     start = prev = ordered[0]
     for uid in ordered[1:]:
@@ -122,7 +177,7 @@ def uid_set(uids: Iterable[int]) -> str:
         parts.append(f"{start}:{prev}" if prev != start else str(start))
         start = prev = uid
     parts.append(f"{start}:{prev}" if prev != start else str(start))
-    return ",".join(parts)
+    return parts
 
 
 def parse_delimiter(lines: Sequence[bytes | bytearray]) -> str | None:

@@ -19,6 +19,7 @@ import asyncio
 import os
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,6 +198,11 @@ class MaildirMailSource:
             raise SourceUnavailable(f"{self.name}: cannot move {item.key}: {exc}") from exc
         self._handed.pop(item.key, None)
         self._log.debug("source.settled", key=item.key, disposition=disposition.value)
+
+    async def settle_many(self, items: Sequence[tuple[RawItem, Disposition]]) -> None:
+        """One rename per item: already cheap on a local file system (no round trips)."""
+        for item, disposition in items:
+            await self.settle(item, disposition)
 
     @staticmethod
     def _locate(folder: Path, key: str) -> Path | None:
