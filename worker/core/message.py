@@ -31,7 +31,12 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
 
-@functools.lru_cache(maxsize=8192)
+#: headers whose values repeat across messages and are read again and again per message
+_CACHED = frozenset({"content-type", "content-transfer-encoding", "content-disposition",
+                     "mime-version", "auto-submitted", "precedence"})  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1024)
 def _fetch(name: str, value: str) -> Any:
     return email.policy.default.header_fetch_parse(name, value)
 
@@ -42,12 +47,15 @@ class _CachingPolicy(email.policy.EmailPolicy):
     The classifier asks for the same headers (Content-Type above all) many times per
     message; the standard policy re-parses the header text on every access, which was
     the largest single cost of classification. Parsed headers are immutable, so a cache
-    keyed by the raw text returns what a fresh parse would.
+    keyed by the raw text returns what a fresh parse would. Only headers whose values
+    recur are cached, and the cache is small, so memory stays flat in the backlog size.
     """
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name"):  # already a parsed header object
             return value
+        if name.lower() not in _CACHED:  # unique per message (Message-ID, Date…): no reuse
+            return email.policy.default.header_fetch_parse(name, value)
         try:
             return _fetch(name, value)
         except TypeError:  # an unhashable value: parse it the ordinary way
