@@ -154,7 +154,10 @@ class LinkService:
 
     def one_click_request(self, token: str, *, user_agent: str | None) -> NewRequest:
         """The validated request a one-click POST makes (nothing written yet)."""
-        claims = self.verify(token)
+        return self.one_click_for(self.verify(token), user_agent=user_agent)
+
+    def one_click_for(self, claims: TokenClaims, *, user_agent: str | None) -> NewRequest:
+        """As :meth:`one_click_request`, for a token the caller has verified already."""
         scope, extra = self.scope_of(claims)
         return self.service.prepare(
             claims.address,

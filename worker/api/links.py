@@ -106,14 +106,14 @@ def build_router(ctx: ApiContext) -> APIRouter:
     async def one_click(token: str, request: Request) -> Response:
         """Record the opt-out for the token's scope; answers after the commit."""
         try:
-            ctx.links.verify(token)  # cheap, and refuses before the body is read
+            claims = ctx.links.verify(token)  # cheap, and refuses before the body is read
             form = await _form(request)
         except (InvalidToken, UserError) as exc:
             return _failure(request, exc)
         if ONE_CLICK_VALUE not in _values(form, ONE_CLICK_FIELD):
             return _error_page(request, 400, "invalid_title", "bad_form")
         try:
-            req = ctx.links.one_click_request(token, user_agent=request.headers.get("user-agent"))
+            req = ctx.links.one_click_for(claims, user_agent=request.headers.get("user-agent"))
             outcome = await ctx.one_clicks.submit(req)  # group commit; returns once committed
         except (InvalidToken, UserError, DatabaseUnavailable) as exc:
             return _failure(request, exc)
