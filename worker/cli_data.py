@@ -18,6 +18,7 @@ from worker.core.model import SuppressionView
 from worker.core.times import parse_time
 from worker.errors import UserError
 from worker.exports import export_columns, export_record
+from worker.importer import import_rows
 
 
 @cli.command(name="import")
@@ -45,7 +46,7 @@ def import_(file: str, actor: str | None, config_file: str | None) -> None:
         total = _count_lines(file) - 1 if file != "-" else None
         rows = _csv_rows(fh, app, on_error)
         with progress_bar("importing", total) as advance:
-            for res in app.service.import_rows(rows, source=Path(file).name, actor=actor):
+            for res in import_rows(app.service, rows, source=Path(file).name, actor=actor):
                 totals[0] += res.imported
                 totals[1] += res.duplicates
                 totals[2] += res.suppressions_created

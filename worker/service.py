@@ -8,7 +8,7 @@ whichever door a request came in by. No SQL here: queries live in ``worker.store
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,6 @@ from worker.core.categories import ALL_PROMOTIONAL, EVERY, Categories
 from worker.core.clock import Clock
 from worker.core.deadlines import BusinessCalendar
 from worker.core.decision import may_send
-from worker.core.imports import ImportRow
 from worker.core.model import (
     AuditKind,
     AuditView,
@@ -40,7 +39,7 @@ from worker.store.repo import AuditRow, RequestRow, Store, Tx, blocked_hashes, i
 log = structlog.get_logger("optout.service")
 
 #: requests dated further in the future than this are flagged in their evidence
-_FUTURE_SLACK = timedelta(minutes=5)
+FUTURE_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,6 @@ class Policy:
     calendar: BusinessCalendar
     business_days: int = 10
     warn_before_business_days: int = 2
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    imported: int = 0
-    duplicates: int = 0
-    suppressions_created: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,7 +98,7 @@ class OptoutService:
         if when.tzinfo is None:
             raise InvalidTime("received time needs a timezone")
         evidence = dict(evidence or {})
-        if when > now + _FUTURE_SLACK:
+        if when > now + FUTURE_SLACK:
             # Kept (an operator may enter a scheduled or mis-clocked request) but flagged,
             # because a future receipt also pushes the deadline out.
             evidence["received_at_in_future"] = True
@@ -160,7 +152,7 @@ class OptoutService:
         for i, (req, key) in enumerate(zip(reqs, keys, strict=True)):
             if key not in first:
                 first[key] = i
-                rows[key] = self._row(req, address_hash(req.address), now, key)
+                rows[key] = self.request_row(req, address_hash(req.address), now, key)
         ids = tx.insert_requests(list(rows.values()))
         earlier = {v.evidence_key: v for v in tx.requests_by_evidence_keys(
             [k for k in rows if k not in ids])}  # fmt: skip
@@ -218,7 +210,7 @@ class OptoutService:
         tx.add_audit(_applied_audit(view, reason, now, actor, created))
         return created
 
-    def _row(
+    def request_row(
         self, req: NewRequest, digest: str, now: datetime, key: str | None = None
     ) -> RequestRow:
         cal = self.policy.calendar
@@ -369,79 +361,6 @@ class OptoutService:
                 now=now,
             )
         return kept
-
-    # -- bulk import -----------------------------------------------------------------
-    def import_rows(
-        self, rows: Iterable[ImportRow], *, source: str, actor: str | None, batch: int = 2000
-    ) -> Iterator[ImportResult]:
-        """Import in batches (one transaction each); yields a result per batch so the
-        caller can show progress. Re-importing the same rows changes nothing."""
-        chunk: list[ImportRow] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch:
-                yield self._import_batch(chunk, source, actor)
-                chunk = []
-        if chunk:
-            yield self._import_batch(chunk, source, actor)
-
-    def _import_batch(self, rows: list[ImportRow], source: str, actor: str | None) -> ImportResult:
-        now = self.clock.now()
-        prepared: dict[str, RequestRow] = {}
-        for r in rows:
-            received = r.received_at or now
-            if received > now + _FUTURE_SLACK:
-                received = now
-            digest = address_hash(r.address)
-            # the row's own time, when it has one, is part of its identity; the import
-            # time is not, or re-importing the same file would double every dateless row
-            stamp = r.received_at.isoformat() if r.received_at else "-"
-            key = f"import:{digest}:{r.scope}:{stamp}"
-            req = NewRequest(
-                address=r.address,
-                scope=r.scope,
-                channel=Channel.IMPORT,
-                received_at=received,
-                evidence_key=key,
-                actor=actor,
-                note=r.note,
-                evidence={"file": source, "line": r.line},
-            )
-            prepared[key] = self._row(req, digest, now)
-        with self.store.transaction() as tx:
-            ids = tx.insert_requests(list(prepared.values()))
-            inserted = [(ids[key], prepared[key]) for key in prepared if key in ids]
-            created = tx.insert_suppressions(
-                [
-                    {
-                        "address": v.address,
-                        "address_hash": v.address_hash,
-                        "scope": v.scope,
-                        "reason": Reason.OPT_OUT.value,
-                        "channel": Channel.IMPORT.value,
-                        "since": v.received_at,
-                        "request_id": request_id,
-                        "updated_at": now,
-                    }
-                    for request_id, v in inserted
-                ]
-            )
-            tx.add_audits(
-                [
-                    AuditRow(
-                        kind=AuditKind.IMPORTED,
-                        at=now,
-                        request_id=request_id,
-                        address_hash=v.address_hash,
-                        address_masked=mask(v.address),
-                        channel=Channel.IMPORT.value,
-                        actor=actor,
-                        detail={"scope": v.scope, **v.evidence},
-                    )
-                    for request_id, v in inserted
-                ]
-            )
-        return ImportResult(len(inserted), len(prepared) - len(inserted), len(created))
 
     # -- reading ---------------------------------------------------------------------
     def requests(

@@ -13,6 +13,7 @@ from worker.core.clock import FixedClock
 from worker.core.imports import ImportRow
 from worker.core.model import AuditKind, Channel, Reason, RequestStatus
 from worker.errors import InvalidAddress, InvalidScope, InvalidTime, NotFound, UnknownCategory
+from worker.importer import import_rows
 from worker.service import OptoutService
 
 NY = ZoneInfo("America/New_York")
@@ -186,10 +187,10 @@ def test_export_full_and_incremental(service: OptoutService) -> None:
 def test_import_is_batched_idempotent_and_audited(service: OptoutService) -> None:
     rows = [ImportRow(i + 2, f"user{i}@example.com", "all", None, None) for i in range(250)]
     rows.append(ImportRow(300, "user0@example.com", "offers", None, "also offers"))
-    results = list(service.import_rows(rows, source="list.csv", actor="ops", batch=100))
+    results = list(import_rows(service, rows, source="list.csv", actor="ops", batch=100))
     assert sum(r.imported for r in results) == 251
     assert sum(r.suppressions_created for r in results) == 251
-    again = list(service.import_rows(rows, source="list.csv", actor="ops", batch=100))
+    again = list(import_rows(service, rows, source="list.csv", actor="ops", batch=100))
     assert sum(r.imported for r in again) == 0
     assert sum(r.duplicates for r in again) == 251
     assert not service.check("user249@example.com", "newsletter").allowed
