@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from worker.core.imports import ImportRow, RowError, check_header, parse_row
 from worker.core.model import SuppressionView
 from worker.core.times import parse_time
 from worker.errors import UserError
-from worker.exports import export_columns, export_record
+from worker.exports import export_chunks
 from worker.importer import import_rows
 
 
@@ -113,23 +112,11 @@ def export(
 def _write_export(
     out: TextIO, rows: Iterator[SuppressionView], *, fmt: str, hashed: bool, incremental: bool
 ) -> int:
-    writer: csv.DictWriter[str] | None = None
-    n = 0
-    for s in rows:
-        if not hashed and s.address is None:
-            continue  # a tombstone has only its hash; it appears in hashed exports
-        rec = export_record(s, hashed=hashed, incremental=incremental)
-        if fmt == "ndjson":
-            out.write(json.dumps(rec) + "\n")
-        else:
-            if writer is None:
-                writer = csv.DictWriter(out, fieldnames=list(rec))
-                writer.writeheader()
-            writer.writerow(rec)
-        n += 1
-    if writer is None and fmt == "csv":
-        out.write(",".join(export_columns(hashed=hashed, incremental=incremental)) + "\r\n")
-    return n
+    written = 0
+    for text, n in export_chunks(rows, fmt=fmt, hashed=hashed, incremental=incremental):
+        out.write(text)
+        written += n
+    return written
 
 
 def _open_text(file: str) -> TextIO:

@@ -8,8 +8,6 @@ because they are called once per message sent; writes go through the same
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,7 +22,7 @@ from worker.api.context import ApiContext
 from worker.apikeys import Scope
 from worker.core.model import Channel, Decision, SuppressionView
 from worker.core.times import iso, parse_time
-from worker.exports import export_columns, export_record
+from worker.exports import export_chunks
 from worker.store.keys import ApiKeyView
 
 NDJSON = "application/x-ndjson"
@@ -131,26 +129,10 @@ def check_body(address: str, d: Decision) -> bytes:
 def _export_lines(
     rows: Iterator[SuppressionView], *, fmt: str, hashed: bool, incremental: bool
 ) -> Iterator[bytes]:
-    cols = export_columns(hashed=hashed, incremental=incremental)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols)
-    if fmt == "csv":
-        writer.writeheader()
-    n = 0
-    for s in rows:
-        if not hashed and s.address is None:
-            continue  # a tombstone has only its hash; it appears in hashed exports
-        rec = export_record(s, hashed=hashed, incremental=incremental)
-        if fmt == "ndjson":
-            buf.write(json.dumps(rec) + "\n")
-        else:
-            writer.writerow(rec)
-        n += 1
-        if n % _NDJSON_BATCH == 0:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode()
+    for text, _ in export_chunks(
+        rows, fmt=fmt, hashed=hashed, incremental=incremental, every=_NDJSON_BATCH
+    ):
+        yield text.encode()
 
 
 def _bulk_ndjson(category: str, suppressed: list[str]) -> Iterator[bytes]:
