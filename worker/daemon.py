@@ -19,6 +19,7 @@ import uvicorn
 
 from worker.api.app import create_app
 from worker.bootstrap import App
+from worker.errors import OptoutError
 from worker.monitor import DeadlineMonitor
 from worker.poller import Poller, linklog_readers, mailbox_entries
 from worker.retention import Retention
@@ -28,6 +29,11 @@ from worker.store.lease import Lease
 from worker.store.state import DbCheckpoint
 
 log = structlog.get_logger("optout.daemon")
+
+
+class StartupError(OptoutError):
+    """cannot start the daemon"""
+
 
 #: outbox flush and retention intervals (seconds)
 OUTBOX_INTERVAL = 10
@@ -108,16 +114,26 @@ async def serve(app: App) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig)
-    scheduler.start()
-    log.info(
-        "daemon.started",
-        host=settings.http.host,
-        port=settings.http.port,
-        database=app.store.dialect,
-        jobs=list(scheduler.registry.jobs),
-    )
+    http = asyncio.create_task(_serve_http(server))
     try:
-        await server.serve()
+        # the jobs start only once the port is ours: a second daemon on the same
+        # config must fail at once, not poll the mailbox beside the first
+        while not server.started and not http.done():
+            await asyncio.sleep(0.02)
+        if not server.started:
+            raise StartupError(
+                f"cannot listen on {settings.http.host}:{settings.http.port} "
+                "(address in use, or not allowed); see http.host and http.port"
+            )
+        scheduler.start()
+        log.info(
+            "daemon.started",
+            host=settings.http.host,
+            port=settings.http.port,
+            database=app.store.dialect,
+            jobs=list(scheduler.registry.jobs),
+        )
+        await http
     finally:
         for p in pollers:
             p.stop.set()
@@ -130,3 +146,9 @@ async def serve(app: App) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         log.info("daemon.stopped")
+
+
+async def _serve_http(server: uvicorn.Server) -> None:
+    """uvicorn ends a failed start with SystemExit; here it just ends the task."""
+    with contextlib.suppress(SystemExit):
+        await server.serve()

@@ -145,3 +145,22 @@ def test_daemon_refuses_a_shared_database_whose_schema_is_behind(
     assert proc.returncode == 1
     assert "optout migrate" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_daemon_on_a_taken_port_fails_at_once(config_file: Path, tmp_path: Path) -> None:
+    port = free_port()
+    first = start(config_file, port, tmp_path)
+    try:
+        wait_for_health(port, first)
+        second = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "run", "--config", str(config_file)],
+            cwd=tmp_path, env={**os.environ, "OPTOUT_HTTP__PORT": str(port)},
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=15)
+    assert second.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert "daemon.started" not in second.stderr
