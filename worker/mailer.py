@@ -18,14 +18,14 @@ import structlog
 from worker.config import Settings
 from worker.core.addresses import mask
 from worker.core.categories import ALL_PROMOTIONAL
-from worker.core.model import Reason, RequestView
+from worker.core.model import AuditKind, Reason, RequestView
 from worker.mail.compose import AlertItem, alert, confirmation, may_confirm, pick_language
 from worker.mail.headers import MAIL_POLICY
 from worker.mail.sender import PermanentSendError, SmtpSender, backoff, jittered
 from worker.metrics import Metrics
 from worker.service import OptoutService
 from worker.store import outbox as q
-from worker.store.repo import Tx
+from worker.store.repo import AuditRow, Tx
 
 log = structlog.get_logger("optout.mailer")
 
@@ -158,6 +158,8 @@ class Mailer:
                     q.mark_sent(tx, m.id, now)
                     sent += 1
                     self._count(m.kind, "sent")
+                    if m.kind == "confirmation" and m.request_id is not None:
+                        self._audit_confirmed(tx, m, now)
                     continue
                 final = isinstance(error, PermanentSendError) or m.attempts + 1 >= MAX_ATTEMPTS
                 next_at: datetime = now + jittered(backoff(m.attempts), self.rng)
@@ -168,6 +170,22 @@ class Mailer:
                 retried += int(not final)
                 self._count(m.kind, "failed" if final else "retry")
         return FlushStats(sent, retried, failed)
+
+    @staticmethod
+    def _audit_confirmed(tx: Tx, m: q.OutboxView, now: datetime) -> None:
+        """Rule 9: a sent confirmation is a step of the request's history too."""
+        request = tx.get_request(m.request_id) if m.request_id is not None else None
+        tx.add_audit(
+            AuditRow(
+                kind=AuditKind.CONFIRMED,
+                at=now,
+                request_id=m.request_id,
+                address_hash=request.address_hash if request else None,
+                address_masked=m.to_masked,
+                channel="email",
+                detail={"outbox_id": m.id, "attempts": m.attempts + 1},
+            )
+        )
 
     def _count(self, kind: str, outcome: str) -> None:
         if self.metrics is not None:

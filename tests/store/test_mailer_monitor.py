@@ -79,6 +79,8 @@ async def test_one_confirmation_per_applied_reply_even_when_seen_twice(
     (msg,) = recorder.sent
     assert msg["To"] == "jane@example.org"
     assert msg["Auto-Submitted"] == "auto-replied"
+    kinds = [e.kind.value for e in intake.service.audit_log(address="jane@example.org")]
+    assert kinds.count("confirmed") == 1
 
 
 @pytest.mark.parametrize("raw", [m.OUT_OF_OFFICE, m.DSN_HARD, m.QUESTION_WITH_FOOTER])
