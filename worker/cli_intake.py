@@ -161,12 +161,19 @@ def review_retry(item_id: int, config_file: str | None) -> None:
     click.echo(f"item {item_id}: {res.message_class} → {res.disposition.value}")
 
 
-@cli.command(name="privacy")
+@cli.group(name="privacy", invoke_without_command=True)
 @click.option("--status", type=click.Choice(["open", "closed", "all"]), default="open")
 @click.option("--json", "as_json", is_flag=True)
 @config_option
-def privacy(status: str, as_json: bool, config_file: str | None) -> None:
-    """Privacy requests (erasure, access, objection…) queued for ops, with deadlines."""
+@click.pass_context
+def privacy(ctx: click.Context, status: str, as_json: bool, config_file: str | None) -> None:
+    """Privacy requests (erasure, access, objection…) queued for ops, with deadlines.
+
+    Without a subcommand, lists them; `optout privacy close ID` records that one was
+    answered, which ends its deadline alerts.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     app = _open(config_file)
     with app.store.transaction() as tx:
         rows = inbound.list_privacy(tx, None if status == "all" else status)
@@ -187,6 +194,18 @@ def privacy(status: str, as_json: bool, config_file: str | None) -> None:
         return
     for p in rows:
         click.echo(f"{p.id}\t{p.status}\t{local(p.deadline)}\t{','.join(p.kinds)}\t{p.address}")
+
+
+@privacy.command(name="close")
+@click.argument("privacy_id", type=int)
+@click.option("--actor", required=True, help="Who answered the request.")
+@click.option("--reason", required=True, help="What was done (kept in the audit trail).")
+@config_option
+def privacy_close(privacy_id: int, actor: str, reason: str, config_file: str | None) -> None:
+    """Mark a privacy request answered (audited)."""
+    app = _open(config_file)
+    app.intake.close_privacy(privacy_id, actor=actor, reason=reason)
+    click.echo(f"privacy request {privacy_id} closed")
 
 
 def _deadlines(app: Any, items: list[inbound.ItemView]) -> dict[int, str | None]:

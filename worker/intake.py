@@ -24,7 +24,7 @@ from worker.core.plan import Action, Disposition, Effects, Plan, plan
 from worker.core.tokens import InvalidToken, KeyRing, TokenClaims
 from worker.errors import DatabaseUnavailable, InvalidState, NotFound
 from worker.mailer import Mailer
-from worker.service import OptoutService
+from worker.service import OptoutService, require_text
 from worker.store import inbound as q
 from worker.store.repo import AuditRow, Tx
 
@@ -307,6 +307,18 @@ class IntakeService:
             for rid in self._held(tx, view):
                 self.service.dismiss_in(tx, rid, actor=actor, reason=reason)
             self._resolve(tx, view, actor, "dismissed", reason)
+
+    def close_privacy(self, privacy_id: int, *, actor: str, reason: str) -> None:
+        """Record that a privacy request was answered; its deadline alerts end."""
+        require_text(actor, "actor")
+        require_text(reason, "reason")
+        now = self.clock.now()
+        with self.service.store.transaction() as tx:
+            digest = q.close_privacy(tx, privacy_id, actor=actor, note=reason, now=now)
+            tx.add_audit(
+                AuditRow(AuditKind.REVIEWED, now, None, digest, None, "email", actor,
+                         {"privacy_request": privacy_id, "outcome": "closed", "reason": reason})
+            )  # fmt: skip
 
     def retry(self, item_id: int) -> ItemResult:
         """Replay a failed item from its stored raw message."""

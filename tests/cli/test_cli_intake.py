@@ -97,3 +97,18 @@ def test_privacy_queue_lists_requests_with_deadlines(
     (p,) = json.loads(out)
     assert "erasure" in p["kinds"]
     assert p["deadline"].startswith("2027-01-07")
+    cfg = ("--config", str(config_file))
+    code, _, err = run(capsys, "privacy", "close", str(p["id"]), "--actor", "dpo", *cfg)
+    assert code == 2  # --reason is required
+    code, _, _ = run(
+        capsys, "privacy", "close", str(p["id"]), "--actor", "dpo", "--reason", "data sent", *cfg
+    )
+    assert code == 0
+    assert json.loads(run(capsys, "privacy", "--json", *cfg)[1]) == []
+    (closed,) = json.loads(run(capsys, "privacy", "--status", "closed", "--json", *cfg)[1])
+    assert closed["status"] == "closed"
+    code, _, err = run(
+        capsys, "privacy", "close", str(p["id"]), "--actor", "dpo", "--reason", "again", *cfg
+    )
+    assert code == 2
+    assert "is closed" in err

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from worker.errors import InvalidState, NotFound
 from worker.store.models import InboundItem, ItemRequest, PrivacyRequest, Request
 from worker.store.repo import Tx
 
@@ -138,6 +139,18 @@ def insert_privacy(
     tx.session.add(row)
     tx.session.flush()
     return row.id
+
+
+def close_privacy(tx: Tx, privacy_id: int, *, actor: str, note: str, now: datetime) -> str:
+    """Close an open privacy request; returns its address hash (for the audit event)."""
+    row = tx.session.get(PrivacyRequest, privacy_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"privacy request {privacy_id}")
+    if row.status != "open":
+        raise InvalidState(f"privacy request {privacy_id} is {row.status}")
+    row.status, row.closed_at, row.closed_by, row.note = "closed", now, actor, note
+    tx.session.flush()
+    return row.address_hash
 
 
 def list_privacy(tx: Tx, status: str | None = "open", limit: int = 1000) -> list[PrivacyView]:
