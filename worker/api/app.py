@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from worker import __version__
-from worker.api import links, v1
+from worker.api import admin, links, v1
 from worker.api.context import ApiContext
 from worker.api.limits import BYTES_PER_BULK_ADDRESS, BodyLimit
 from worker.bootstrap import App
@@ -77,6 +77,7 @@ def create_app(app: App, jobs: JobRegistry | None = None) -> FastAPI:
 
     api.include_router(links.build_router(ctx))
     api.include_router(v1.build_router(ctx))
+    api.include_router(admin.build_router(ctx))
     return api
 
 

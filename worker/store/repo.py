@@ -305,6 +305,7 @@ class Tx:
         request_id: int | None = None,
         since: datetime | None = None,
         limit: int = 1000,
+        newest_first: bool = False,
     ) -> list[AuditView]:
         q = select(AuditEvent)
         if address_hash is not None:
@@ -313,8 +314,11 @@ class Tx:
             q = q.where(AuditEvent.request_id == request_id)
         if since is not None:
             q = q.where(AuditEvent.at >= since)
-        q = q.order_by(AuditEvent.at, AuditEvent.id).limit(limit)
-        return [_audit_view(e) for e in self.session.scalars(q)]
+        if newest_first:  # a busy log's most recent page, for people reading it
+            q = q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        else:
+            q = q.order_by(AuditEvent.at, AuditEvent.id)
+        return [_audit_view(e) for e in self.session.scalars(q.limit(limit))]
 
     # -- helpers ---------------------------------------------------------------------
     def insert_stmt(self, table: Any) -> Any:
