@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.bench.common import PG_ADMIN_URL, _pg_conninfo, pg_available
 from tests.bench.imap_raw import backlog as raw_backlog
 from tests.bench.imap_raw import raw_fetch
 from tests.integration.dovecot import Dovecot, DovecotUnavailable
@@ -56,7 +57,6 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "bench"
 EXAMPLE = ROOT / "config" / "optout.example.toml"
 CORPUS = Path(os.environ.get("OPTOUT_CORPUS", ROOT.parent / "shared" / "corpus"))
-PG_ADMIN = os.environ.get("OPTOUT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD_ENV = "OPTOUT_BENCH_IMAP_PASSWORD"
 TARGET = 0.25
 SOURCE = "bench"
@@ -280,25 +280,6 @@ def corpus_sizes() -> list[int]:
 
 
 # -- databases and the poll process ---------------------------------------------------
-def _pg_conninfo(db: str | None = None) -> str:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(PG_ADMIN)
-    if db:
-        url = url.set(database=db)
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def pg_available() -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(_pg_conninfo(), connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
 @contextmanager
 def database(backend: str, work: Path) -> Iterator[str]:
     """A fresh, empty database URL (migrated later by ``optout migrate``); dropped after."""
@@ -312,7 +293,7 @@ def database(backend: str, work: Path) -> Iterator[str]:
     with psycopg.connect(_pg_conninfo(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with psycopg.connect(_pg_conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -441,7 +422,7 @@ def run(
               f" p90 {s['p90']:>6,} max {s['max']:>7,}")  # fmt: skip
     use_pg = with_pg and pg_available()
     if with_pg and not use_pg:
-        print(f"PostgreSQL not reachable at {PG_ADMIN}: skipped")
+        print(f"PostgreSQL not reachable at {PG_ADMIN_URL}: skipped")
     root = Path(tempfile.mkdtemp(prefix="optout-bench-dovecot-"))
     work = Path(tempfile.mkdtemp(prefix="optout-bench-intake-"))
     server = Dovecot(root)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import service_missing
 from tests.integration.dovecot import Dovecot, DovecotUnavailable
 from worker.config import ImapSource
+from worker.sources.base import RawItem
+from worker.sources.imap import ImapMailSource
 
 
 class InMemoryCheckpoint:
@@ -101,3 +104,31 @@ def imap_settings(server: Dovecot, **overrides: object) -> ImapSource:
     }
     values.update(overrides)
     return ImapSource.model_validate(values)
+
+
+SourceFactory = Callable[..., ImapMailSource]
+
+
+@pytest.fixture
+async def make_source(
+    dovecot: Dovecot, checkpoint: InMemoryCheckpoint
+) -> AsyncIterator[SourceFactory]:
+    """Build sources on this test's account; every one is closed at the end."""
+    made: list[ImapMailSource] = []
+
+    def make(server: Dovecot | None = None, **kw: Any) -> ImapMailSource:
+        server = server or dovecot
+        settings = imap_settings(server, **kw.pop("settings", {}))
+        kw.setdefault("password", server.password)
+        kw.setdefault("timeout", 5.0)
+        src = ImapMailSource(settings, kw.pop("checkpoint", checkpoint), **kw)
+        made.append(src)
+        return src
+
+    yield make
+    for src in made:
+        await src.close()
+
+
+def uid_of(item: RawItem) -> int:
+    return int(item.key.split(":")[1])

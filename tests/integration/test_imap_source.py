@@ -6,20 +6,16 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 
-from tests.integration.conftest import InMemoryCheckpoint, imap_settings
+from tests.integration.conftest import InMemoryCheckpoint, SourceFactory, uid_of
 from tests.integration.dovecot import Dovecot
 from worker.errors import ConfigError
 from worker.sources import (
     Backoff,
     Disposition,
-    ImapMailSource,
-    RawItem,
     Source,
     SourceLoginFailed,
     SourceUnavailable,
@@ -38,34 +34,6 @@ def message(n: int, body: str = "Please unsubscribe me.") -> bytes:
         f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
         f"\r\n{body}\r\n"
     ).encode()
-
-
-SourceFactory = Callable[..., ImapMailSource]
-
-
-@pytest.fixture
-async def make_source(
-    dovecot: Dovecot, checkpoint: InMemoryCheckpoint
-) -> AsyncIterator[SourceFactory]:
-    """Build sources on this test's account; every one is closed at the end."""
-    made: list[ImapMailSource] = []
-
-    def make(server: Dovecot | None = None, **kw: Any) -> ImapMailSource:
-        server = server or dovecot
-        settings = imap_settings(server, **kw.pop("settings", {}))
-        kw.setdefault("password", server.password)
-        kw.setdefault("timeout", 5.0)
-        src = ImapMailSource(settings, kw.pop("checkpoint", checkpoint), **kw)
-        made.append(src)
-        return src
-
-    yield make
-    for src in made:
-        await src.close()
-
-
-def uid_of(item: RawItem) -> int:
-    return int(item.key.split(":")[1])
 
 
 async def test_received_at_is_the_servers_internaldate_not_the_date_header(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import InMemoryCheckpoint, imap_settings
+from tests.integration.conftest import InMemoryCheckpoint, SourceFactory, imap_settings, uid_of
 from tests.integration.dovecot import Dovecot
 from worker.sources import Backoff, Disposition, ImapMailSource, RawItem, SourceUnavailable
 from worker.sources import imap as imap_module
@@ -29,33 +29,6 @@ def message(n: int) -> bytes:
         f"Message-ID: <m{n}@example.org>\r\n"
         f"\r\nPlease unsubscribe me.\r\n"
     ).encode()
-
-
-SourceFactory = Callable[..., ImapMailSource]
-
-
-@pytest.fixture
-async def make_source(
-    dovecot: Dovecot, checkpoint: InMemoryCheckpoint
-) -> AsyncIterator[SourceFactory]:
-    made: list[ImapMailSource] = []
-
-    def make(server: Dovecot | None = None, **kw: Any) -> ImapMailSource:
-        server = server or dovecot
-        settings = imap_settings(server, **kw.pop("settings", {}))
-        kw.setdefault("password", server.password)
-        kw.setdefault("timeout", 5.0)
-        src = ImapMailSource(settings, kw.pop("checkpoint", checkpoint), **kw)
-        made.append(src)
-        return src
-
-    yield make
-    for src in made:
-        await src.close()
-
-
-def uid_of(item: RawItem) -> int:
-    return int(item.key.split(":")[1])
 
 
 def record_uid_commands(
