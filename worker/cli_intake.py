@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 
+from worker.classifier import ClassifierPool
 from worker.cli import _console, _open, _print_json, cli, config_option, local
 from worker.core.classify import Classification, classify
 from worker.core.message import all_text, header, parse_bytes
 from worker.errors import OptoutError, UserError
-from worker.poller import Poller, linklog_readers, mailbox_entries
+from worker.poller import Poller, classifier_pool, linklog_readers, mailbox_entries
 from worker.sources import open_source
 from worker.store import inbound
 from worker.store.lease import Lease
@@ -246,7 +247,11 @@ def poll(source_name: str | None, as_json: bool, config_file: str | None) -> Non
     """One intake pass over all (or one) sources, then exit."""
     app = _open(config_file)
     entries = mailbox_entries(app.settings, source_name)
-    results, failures = asyncio.run(_poll_all(app, entries))
+    pool = classifier_pool(app, source_name)  # forked before any thread exists
+    try:
+        results, failures = asyncio.run(_poll_all(app, entries, pool))
+    finally:
+        pool.close()
     for reader in linklog_readers(app, source_name):
         res = reader.poll()
         results.append(
@@ -276,32 +281,45 @@ def poll(source_name: str | None, as_json: bool, config_file: str | None) -> Non
         sys.exit(1)
 
 
-async def _poll_all(app: Any, entries: list[Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+async def _poll_all(
+    app: Any, entries: list[Any], pool: ClassifierPool
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     results: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
     checkpoint = DbCheckpoint(app.store, app.service.clock)
     for entry in entries:
-        batch = getattr(entry, "batch_size", 50)
-        lease = Lease(app.store.engine, f"source:{entry.name}")
-        poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch, lease=lease)
-        try:
-            s = await poller.poll_leased()
-        except OptoutError as exc:
-            failures[entry.name] = exc.message
-            continue
-        finally:
-            await poller.close()
-        if s is None:
-            failures[entry.name] = "skipped: another instance is polling this mailbox"
-            continue
-        results.append(
-            {
-                "source": s.source,
-                "fetched": s.fetched,
-                "new": s.new,
-                "classes": dict(s.by_class),
-                "outcomes": dict(s.by_outcome),
-                "seconds": round(s.seconds, 3),
-            }
-        )
+        await _poll_entry(app, entry, checkpoint, pool, results, failures)
     return results, failures
+
+
+async def _poll_entry(
+    app: Any,
+    entry: Any,
+    checkpoint: DbCheckpoint,
+    pool: ClassifierPool,
+    results: list[dict[str, Any]],
+    failures: dict[str, str],
+) -> None:
+    batch = getattr(entry, "batch_size", 50)
+    lease = Lease(app.store.engine, f"source:{entry.name}")
+    poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch, lease=lease, pool=pool)
+    try:
+        s = await poller.poll_leased()
+    except OptoutError as exc:
+        failures[entry.name] = exc.message
+        return
+    finally:
+        await poller.close()
+    if s is None:
+        failures[entry.name] = "skipped: another instance is polling this mailbox"
+        return
+    results.append(
+        {
+            "source": s.source,
+            "fetched": s.fetched,
+            "new": s.new,
+            "classes": dict(s.by_class),
+            "outcomes": dict(s.by_outcome),
+            "seconds": round(s.seconds, 3),
+        }
+    )

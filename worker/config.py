@@ -174,6 +174,13 @@ class MonitorSettings(_Section):
     interval_seconds: int = Field(300, ge=1)
 
 
+class IntakeSettings(_Section):
+    """How inbound mail is classified: ``workers`` processes beside the event loop
+    (unset: one per core; 0: in a thread of the daemon itself)."""
+
+    workers: int | None = Field(None, ge=0, le=64)
+
+
 class ApiSettings(_Section):
     max_bulk_addresses: int = Field(100_000, ge=1)
 
@@ -200,6 +207,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     monitor: MonitorSettings = MonitorSettings()
     api: ApiSettings = ApiSettings()
+    intake: IntakeSettings = IntakeSettings()
 
     @classmethod
     def settings_customise_sources(

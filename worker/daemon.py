@@ -19,9 +19,10 @@ import uvicorn
 
 from worker.api.app import create_app
 from worker.bootstrap import App
+from worker.classifier import ClassifierPool
 from worker.errors import OptoutError
 from worker.monitor import DeadlineMonitor
-from worker.poller import Poller, linklog_readers, mailbox_entries
+from worker.poller import Poller, classifier_pool, linklog_readers, mailbox_entries
 from worker.retention import Retention
 from worker.scheduler import JobReport, Scheduler
 from worker.sources import open_source
@@ -46,7 +47,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
+def build_scheduler(app: App, pool: ClassifierPool | None = None) -> tuple[Scheduler, list[Poller]]:
     settings = app.settings
     scheduler = Scheduler(app.service.clock, app.metrics)
     checkpoint = DbCheckpoint(app.store, app.service.clock)
@@ -55,7 +56,7 @@ def build_scheduler(app: App) -> tuple[Scheduler, list[Poller]]:
         batch = getattr(entry, "batch_size", 50)
         lease = Lease(app.store.engine, f"source:{entry.name}")
         poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch,
-                        metrics=app.metrics, lease=lease)  # fmt: skip
+                        metrics=app.metrics, lease=lease, pool=pool)  # fmt: skip
         pollers.append(poller)
         scheduler.add_loop(f"source:{entry.name}", _watcher(poller, entry.interval_seconds),
                            entry.interval_seconds)  # fmt: skip
@@ -92,7 +93,8 @@ def _watcher(poller: Poller, interval: int) -> Callable[[JobReport], Coroutine[A
 
 async def serve(app: App) -> None:
     settings = app.settings
-    scheduler, pollers = build_scheduler(app)
+    pool = classifier_pool(app)
+    scheduler, pollers = build_scheduler(app, pool)
     api = create_app(app, scheduler.registry)
     config = uvicorn.Config(
         api,
@@ -143,6 +145,7 @@ async def serve(app: App) -> None:
                 await asyncio.wait_for(p.close(), 3)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(app.mailer.close(), 2)
+        await asyncio.to_thread(pool.close)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         log.info("daemon.stopped")

@@ -1,26 +1,33 @@
-"""Inbound messages: classify, plan, record — one transaction per message.
+"""Inbound messages: classify, plan, record — each message atomic, committed before it moves.
 
 A source hands over raw bytes with a stable key; this module decides and commits, and
 only then may the source move the message (DESIGN rule 8). Seeing the same key again
 (a crash between commit and move) changes nothing and just answers where it goes.
+
+Classification (the costly part) happens before and outside the transaction, see
+:mod:`worker.core.prepared`. The items of one fetched batch are then committed together:
+every item's whole outcome (ledger row, requests, suppressions, audit events) is in the
+same commit, so each item is all-or-nothing and none is moved before that commit. When
+anything in a batch fails, the batch is rolled back and replayed one item per
+transaction, so one bad message is dead-lettered alone and cannot block the others.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from worker.core.addresses import address_hash, mask
-from worker.core.classify import Classification, classify
+from worker.core.classify import Classification
 from worker.core.deadlines import calendar_deadline
-from worker.core.message import header, parse_bytes
-from worker.core.model import AuditKind, NewRequest, RequestStatus
+from worker.core.model import AuditKind, NewRequest, RequestStatus, RequestView
 from worker.core.plan import Action, Disposition, Effects, Plan, plan
+from worker.core.prepared import Prepared, prepare_many
 from worker.core.tokens import InvalidToken, KeyRing, TokenClaims
 from worker.errors import DatabaseUnavailable, InvalidState, NotFound
 from worker.mailer import Mailer
@@ -32,6 +39,33 @@ log = structlog.get_logger("optout.intake")
 
 #: bodies above this are kept out of the classifier and go to review as they are
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class Inbound(Protocol):
+    """One message as a source hands it over (``sources.base.RawItem`` is one)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def raw(self) -> bytes: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def too_large(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Item:
+    source: str
+    key: str
+    raw: bytes = field(repr=False)
+    received_at: datetime
+    size: int
+    too_large: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,37 +119,156 @@ class IntakeService:
 
         ``too_large``: the source loaded only the header block; a person decides.
         """
-        started = time.perf_counter()
+        item = _Item(source, key, raw, received_at, len(raw) if size is None else size, too_large)
+        return self.process_many([item])[0]
+
+    def process_many(self, items: Sequence[Inbound]) -> list[ItemResult]:
+        """:meth:`done` + classification in this thread + :meth:`commit_many`."""
+        done = self.done(items)
+        todo = [i for i in items if (i.source, i.key) not in done]
+        fresh = iter(
+            self.commit_many(todo, prepare_many([i.raw for i in todo], self.policy.max_bytes))
+        )
+        return [done.get((i.source, i.key)) or next(fresh) for i in items]
+
+    def done(self, items: Sequence[Inbound]) -> dict[tuple[str, str], ItemResult]:
+        """Items already decided (taken again after a crash between commit and move):
+        one query, so the costly classification is skipped for them."""
         with self.service.store.transaction() as tx:
-            seen = q.find_item(tx, source, key)
-            if seen is not None and seen.status != "failed":
-                return _result(seen, new=False)
-        c = classify(raw, max_bytes=self.policy.max_bytes)
-        if too_large:
-            why = f"message of {size or len(raw)} bytes is over the size limit; headers only"
-            p = Plan(Disposition.REVIEW, review_reasons=(why,))
-        else:
-            token, problem = self._token(c)
-            p = plan(c, token=token, token_problem=problem, effects=self.policy.effects)
+            seen = q.find_items(tx, [(i.source, i.key) for i in items])
+        return {k: _result(v, new=False) for k, v in seen.items() if v.status != "failed"}
+
+    def commit_many(
+        self, items: Sequence[Inbound], prepared: Sequence[Prepared]
+    ) -> list[ItemResult]:
+        """Commit the outcomes of classified items; all in one transaction when they can
+        be, else one transaction per item with failures dead-lettered (see module doc)."""
+        if not items:
+            return []
+        started = time.perf_counter()
         try:
             with self.service.store.transaction() as tx:
-                result = self._commit(tx, source, key, raw, received_at, c, p, seen)
+                results = self._commit_set(tx, items, prepared)
         except DatabaseUnavailable:
             raise
-        except Exception as exc:  # dead letter: kept with its error, replayable
-            log.error("intake.failed", source=source, key=key, error=repr(exc))
-            result = self._dead_letter(source, key, raw, received_at, c, exc, seen)
-        log.info(
-            "intake.item",
-            source=source,
-            item_id=result.item_id,
-            **{"class": result.message_class},
-            outcome=result.disposition.value,
-            requests=list(result.request_ids),
-            new=result.new,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        except Exception as exc:
+            if len(items) > 1:
+                log.warning("intake.batch_replayed", items=len(items), error=repr(exc))
+                return [self.commit_many([i], [p])[0] for i, p in zip(items, prepared, strict=True)]
+            log.error("intake.failed", source=items[0].source, key=items[0].key, error=repr(exc))
+            results = [self._dead_letter(items[0], prepared[0], exc)]
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        for item, result in zip(items, results, strict=True):
+            log.info(
+                "intake.item",
+                source=item.source,
+                item_id=result.item_id,
+                **{"class": result.message_class},
+                outcome=result.disposition.value,
+                requests=list(result.request_ids),
+                new=result.new,
+                batch=len(items),
+                commit_ms=ms,
+            )
+        return results
+
+    def _commit_set(
+        self, tx: Tx, items: Sequence[Inbound], prepared: Sequence[Prepared]
+    ) -> list[ItemResult]:
+        """Rounds of set-based statements. A Message-ID (or key) seen twice in the batch
+        waits for the next round, where it finds its twin as a committed-to-be row."""
+        results: list[ItemResult | None] = [None] * len(items)
+        pending = list(range(len(items)))
+        while pending:
+            this_round: list[int] = []
+            later: list[int] = []
+            mids: set[str] = set()
+            keys: set[tuple[str, str]] = set()
+            for i in pending:
+                mid = prepared[i].classification.message_id
+                key = (items[i].source, items[i].key)
+                if key in keys or (mid is not None and mid in mids):
+                    later.append(i)
+                    continue
+                keys.add(key)
+                if mid is not None:
+                    mids.add(mid)
+                this_round.append(i)
+            self._commit_round(tx, items, prepared, this_round, results)
+            pending = later
+        return [r for r in results if r is not None]
+
+    def _commit_round(
+        self,
+        tx: Tx,
+        items: Sequence[Inbound],
+        prepared: Sequence[Prepared],
+        idx: list[int],
+        results: list[ItemResult | None],
+    ) -> None:
+        now = self.clock.now()
+        seen = q.find_items(tx, [(items[i].source, items[i].key) for i in idx])
+        mids = [m for i in idx if (m := prepared[i].classification.message_id)]
+        twins = q.first_by_message_ids(tx, mids)
+        plans: dict[int, Plan] = {}
+        ids: dict[int, int] = {}
+        fresh: list[tuple[int, q.NewItem]] = []
+        for i in idx:
+            item, prep = items[i], prepared[i]
+            c = prep.classification
+            was = seen.get((item.source, item.key))
+            if was is not None and was.status != "failed":
+                results[i] = _result(was, new=False)
+                continue
+            twin = twins.get(c.message_id) if c.message_id else None
+            p = Plan(Disposition.PROCESSED) if twin is not None else self._plan(item, c)
+            plans[i] = p
+            fields = _item_fields(item, prep, p, twin, now, p.disposition.value)
+            if was is not None:  # a failed item taken again: retry in place
+                q.update_item(tx, was.id, **fields, attempts=was.attempts + 1, error=None)
+                ids[i] = was.id
+            else:
+                fresh.append((i, q.NewItem(**fields, error=None, created_at=now)))
+        ids.update(
+            zip([i for i, _ in fresh], q.insert_items(tx, [n for _, n in fresh]), strict=True)
         )
-        return result
+        audits: list[AuditRow] = []
+        reqs: list[NewRequest] = []
+        owners: list[int] = []
+        for i, p in plans.items():
+            c = prepared[i].classification
+            audits.extend(_item_audits(ids[i], items[i].source, c, p, now))
+            for a in p.actions:
+                reqs.append(_request(ids[i], a, c, items[i]))
+                owners.append(i)
+        tx.add_audits(audits)
+        outcomes = self.service.record_batch_in(tx, reqs)
+        q.link_requests(
+            tx, [(ids[o], out.request.id) for o, out in zip(owners, outcomes, strict=True)]
+        )
+        views: dict[int, list[RequestView]] = {}
+        for o, out in zip(owners, outcomes, strict=True):
+            views.setdefault(o, []).append(out.request)
+        self._privacy(tx, [(ids[i], p, items[i].received_at) for i, p in plans.items()], now)
+        for i, p in plans.items():
+            c = prepared[i].classification
+            if p.confirmable and self.mailer is not None:
+                self._confirm(tx, views.get(i, []), c)
+            results[i] = ItemResult(
+                ids[i],
+                p.disposition,
+                c.message_class.value,
+                True,
+                tuple(v.id for v in views.get(i, [])),
+                p.confirmable,
+            )
+
+    def _plan(self, item: Inbound, c: Classification) -> Plan:
+        if item.too_large:
+            why = f"message of {item.size} bytes is over the size limit; headers only"
+            return Plan(Disposition.REVIEW, review_reasons=(why,))
+        token, problem = self._token(c)
+        return plan(c, token=token, token_problem=problem, effects=self.policy.effects)
 
     def _token(self, c: Classification) -> tuple[TokenClaims | None, str | None]:
         if not c.tokens:
@@ -130,146 +283,57 @@ class IntakeService:
                     continue
         return None, "token present but invalid"
 
-    def _commit(
-        self,
-        tx: Tx,
-        source: str,
-        key: str,
-        raw: bytes,
-        received_at: datetime,
-        c: Classification,
-        p: Plan,
-        seen: q.ItemView | None,
-    ) -> ItemResult:
-        now = self.clock.now()
-        twin = q.find_by_message_id(tx, c.message_id) if c.message_id else None
-        if twin is not None:  # the same mail again, e.g. from a second mailbox
-            p = Plan(Disposition.PROCESSED)
-        status = p.disposition.value
-        fields = _item_fields(source, key, raw, received_at, c, p, twin, now, status)
-        if seen is not None:  # a failed item taken again: retry in place
-            q.update_item(tx, seen.id, **fields, attempts=seen.attempts + 1, error=None)
-            item_id = seen.id
-        else:
-            item_id = q.insert_item(tx, q.NewItem(**fields, error=None, created_at=now))
-        self._audit_item(tx, item_id, source, c, p, now)
-        request_ids = [self._action(tx, item_id, a, c, source, key, received_at) for a in p.actions]
-        if p.privacy_address:
-            self._privacy(tx, item_id, p, received_at, now)
-        if p.confirmable and self.mailer is not None:
-            self._confirm(tx, request_ids, c)
-        return ItemResult(
-            item_id, p.disposition, c.message_class.value, True, tuple(request_ids), p.confirmable
-        )
-
-    def _action(
-        self,
-        tx: Tx,
-        item_id: int,
-        a: Action,
-        c: Classification,
-        source: str,
-        key: str,
-        received_at: datetime,
-    ) -> int:
-        ident = f"msg:{c.message_id}" if c.message_id else f"item:{source}:{key}"
-        evidence = {**a.evidence, "message_id": c.message_id, "item_id": item_id}
-        req = NewRequest(
-            address=a.address,
-            scope=a.scope,
-            channel=a.channel,
-            received_at=received_at,
-            evidence_key=f"{ident}:{address_hash(a.address)[:16]}:{a.reason.value}"[:255],
-            actor=f"source:{source}",
-            reason=a.reason,
-            evidence=evidence,
-            needs_review=a.review,
-        )
-        outcome = self.service.record_in(tx, req)
-        q.link_request(tx, item_id, outcome.request.id)
-        return outcome.request.id
-
-    def _confirm(self, tx: Tx, request_ids: list[int], c: Classification) -> None:
+    def _confirm(self, tx: Tx, requests: list[RequestView], c: Classification) -> None:
         assert self.mailer is not None
-        for rid in request_ids:
-            view = tx.get_request(rid)
-            if view is not None and view.status is RequestStatus.APPLIED:
+        for view in requests:
+            if view.status is RequestStatus.APPLIED:
                 self.mailer.confirm_in(
                     tx, view, message_class=c.message_class.value, machine=c.machine,
                     in_reply_to=c.message_id,
                 )  # fmt: skip
 
-    def _privacy(self, tx: Tx, item_id: int, p: Plan, received_at: datetime, now: datetime) -> None:
-        assert p.privacy_address is not None
+    def _privacy(self, tx: Tx, found: list[tuple[int, Plan, datetime]], now: datetime) -> None:
+        """Queue the privacy requests of a batch, each with its calendar-day deadline."""
         tz = self.service.policy.calendar.tz
-        deadline = calendar_deadline(received_at, self.policy.privacy_days, tz)
-        digest = address_hash(p.privacy_address)
-        pid = q.insert_privacy(
-            tx,
-            item_id=item_id,
-            address=p.privacy_address,
-            address_hash=digest,
-            kinds=p.privacy_kinds,
-            received_at=received_at,
-            deadline=deadline,
-            now=now,
-        )
-        tx.add_audit(
-            AuditRow(
-                kind=AuditKind.RECEIVED,
-                at=now,
-                address_hash=digest,
-                address_masked=mask(p.privacy_address),
-                channel="email",
-                detail={"privacy_request": pid, "kinds": list(p.privacy_kinds), "item_id": item_id},
+        rows = [
+            q.NewPrivacy(
+                item_id=item_id,
+                address=p.privacy_address,
+                address_hash=address_hash(p.privacy_address),
+                kinds=p.privacy_kinds,
+                received_at=received_at,
+                deadline=calendar_deadline(received_at, self.policy.privacy_days, tz),
             )
+            for item_id, p, received_at in found
+            if p.privacy_address
+        ]
+        ids = q.insert_privacies(tx, rows, now)
+        tx.add_audits(
+            [
+                AuditRow(
+                    kind=AuditKind.RECEIVED,
+                    at=now,
+                    address_hash=r.address_hash,
+                    address_masked=mask(r.address),
+                    channel="email",
+                    detail={"privacy_request": pid, "kinds": list(r.kinds), "item_id": r.item_id},
+                )
+                for r, pid in zip(rows, ids, strict=True)
+            ]
         )
 
-    def _audit_item(
-        self, tx: Tx, item_id: int, source: str, c: Classification, p: Plan, now: datetime
-    ) -> None:
-        sender_hash = address_hash(c.sender) if c.sender else None
-        masked = mask(c.sender) if c.sender else None
-        base = {"item_id": item_id, "source": source, "message_id": c.message_id}
-        tx.add_audit(AuditRow(AuditKind.RECEIVED, now, None, sender_hash, masked, "email",
-                              detail=base))  # fmt: skip
-        tx.add_audit(
-            AuditRow(
-                AuditKind.CLASSIFIED,
-                now,
-                None,
-                sender_hash,
-                masked,
-                "email",
-                detail={
-                    **base,
-                    "class": c.message_class.value,
-                    "confidence": c.confidence,
-                    "evidence": list(c.evidence),
-                    "outcome": p.disposition.value,
-                    "review_reasons": list(p.review_reasons),
-                },
-            )
-        )
-
-    def _dead_letter(
-        self,
-        source: str,
-        key: str,
-        raw: bytes,
-        received_at: datetime,
-        c: Classification,
-        exc: Exception,
-        seen: q.ItemView | None,
-    ) -> ItemResult:
+    def _dead_letter(self, item: Inbound, prep: Prepared, exc: Exception) -> ItemResult:
+        """Kept with its error and raw bytes, replayable with `optout review retry`."""
         now = self.clock.now()
+        c = prep.classification
         p = Plan(Disposition.REVIEW, review_reasons=("processing failed",))
-        fields = _item_fields(source, key, raw, received_at, c, p, None, now, "failed")
+        fields = _item_fields(item, prep, p, None, now, "failed")
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with self.service.store.transaction() as tx:
-            if seen is not None:
-                q.update_item(tx, seen.id, **fields, error=error, attempts=seen.attempts + 1)
-                item_id = seen.id
+            was = q.find_items(tx, [(item.source, item.key)]).get((item.source, item.key))
+            if was is not None:
+                q.update_item(tx, was.id, **fields, error=error, attempts=was.attempts + 1)
+                item_id = was.id
             else:
                 item_id = q.insert_item(tx, q.NewItem(**fields, error=error, created_at=now))
         return ItemResult(item_id, Disposition.REVIEW, c.message_class.value, True)
@@ -327,7 +391,7 @@ class IntakeService:
             raise InvalidState(f"item {item_id} is {view.status}, not failed")
         if raw is None:
             raise InvalidState(f"item {item_id} has no stored message left to replay")
-        return self.process(view.source, view.item_key, raw, view.received_at)
+        return self.process(view.source, view.item_key, raw, view.received_at, size=view.size)
 
     def _open_item(self, tx: Tx, item_id: int) -> q.ItemView:
         view = q.get_item(tx, item_id)
@@ -359,16 +423,14 @@ class IntakeService:
 
 
 def _item_fields(
-    source: str,
-    key: str,
-    raw: bytes,
-    received_at: datetime,
-    c: Classification,
+    item: Inbound,
+    prep: Prepared,
     p: Plan,
-    twin: q.ItemView | None,
+    twin: int | None,
     now: datetime,
     status: str,
 ) -> dict[str, Any]:
+    c = prep.classification
     detail: dict[str, Any] = {
         "evidence": list(c.evidence),
         "review_reasons": list(p.review_reasons),
@@ -379,32 +441,61 @@ def _item_fields(
         "machine": c.machine,
     }
     if twin is not None:
-        detail["duplicate_of"] = twin.id
+        detail["duplicate_of"] = twin
     return {
-        "source": source,
-        "item_key": key,
+        "source": item.source,
+        "item_key": item.key,
         "message_id": c.message_id[:998] if c.message_id else None,
-        "received_at": received_at,
-        "size": len(raw),
-        "raw": raw,
-        "raw_sha256": hashlib.sha256(raw).hexdigest(),
+        "received_at": item.received_at,
+        "size": item.size,
+        "raw": item.raw,
+        "raw_sha256": prep.sha256,
         "status": status,
         "message_class": c.message_class.value,
         "confidence": c.confidence,
         "sender_hash": address_hash(c.sender) if c.sender else None,
         "sender_masked": mask(c.sender) if c.sender else None,
-        "subject": _subject(raw),
+        "subject": prep.subject,
         "detail": detail,
     }
 
 
-def _subject(raw: bytes) -> str | None:
-    try:
-        # the header block only: the classifier has parsed the whole message already
-        head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-        return header(parse_bytes(head), "Subject")[:500] or None
-    except Exception:  # the subject is a convenience for the review list only
-        return None
+def _item_audits(
+    item_id: int, source: str, c: Classification, p: Plan, now: datetime
+) -> tuple[AuditRow, AuditRow]:
+    """``received`` and ``classified``, with the evidence that decided (DESIGN rule 9)."""
+    sender_hash = address_hash(c.sender) if c.sender else None
+    masked = mask(c.sender) if c.sender else None
+    base = {"item_id": item_id, "source": source, "message_id": c.message_id}
+    classified = {
+        **base,
+        "class": c.message_class.value,
+        "confidence": c.confidence,
+        "evidence": list(c.evidence),
+        "outcome": p.disposition.value,
+        "review_reasons": list(p.review_reasons),
+    }
+    return (
+        AuditRow(AuditKind.RECEIVED, now, None, sender_hash, masked, "email", detail=base),
+        AuditRow(AuditKind.CLASSIFIED, now, None, sender_hash, masked, "email", detail=classified),
+    )
+
+
+def _request(item_id: int, a: Action, c: Classification, item: Inbound) -> NewRequest:
+    """The request an action asks for; its evidence key makes a second delivery of the
+    same mail (same Message-ID, any mailbox) a duplicate rather than a second request."""
+    ident = f"msg:{c.message_id}" if c.message_id else f"item:{item.source}:{item.key}"
+    return NewRequest(
+        address=a.address,
+        scope=a.scope,
+        channel=a.channel,
+        received_at=item.received_at,
+        evidence_key=f"{ident}:{address_hash(a.address)[:16]}:{a.reason.value}"[:255],
+        actor=f"source:{item.source}",
+        reason=a.reason,
+        evidence={**a.evidence, "message_id": c.message_id, "item_id": item_id},
+        needs_review=a.review,
+    )
 
 
 def _result(view: q.ItemView, *, new: bool) -> ItemResult:

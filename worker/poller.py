@@ -1,6 +1,6 @@
-"""Drives sources: fetch → process (one transaction) → settle, with IDLE between passes.
+"""Drives sources: fetch → classify → commit → settle, with IDLE between passes.
 
-The item in hand is shielded from cancellation, so a SIGTERM finishes it (commit and
+The batch in hand is shielded from cancellation, so a SIGTERM finishes it (commit and
 move) before the poller stops. When the database is down, nothing is settled: the
 source rewinds and the messages are taken again on the next pass.
 """
@@ -11,13 +11,17 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
 
 from worker.bootstrap import App
+from worker.classifier import ClassifierPool
 from worker.config import ImapSource, LinklogSource, MaildirSource, Settings
 from worker.core.plan import Disposition
+from worker.core.prepared import Prepared
 from worker.errors import ConfigError, DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService
@@ -29,6 +33,16 @@ from worker.store.lease import Lease
 from worker.store.state import SourceStateStore
 
 log = structlog.get_logger("optout.poller")
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Decided:
+    done: dict[tuple[str, str], ItemResult]
+    todo: list[RawItem]
+    prepared: list[Prepared]
 
 
 @dataclass
@@ -50,8 +64,10 @@ class Poller:
         batch: int = 50,
         metrics: Metrics | None = None,
         lease: Lease | None = None,
+        pool: ClassifierPool | None = None,
     ) -> None:
         self.source = source
+        self.pool = pool or ClassifierPool(0, max_bytes=intake.policy.max_bytes)
         self.intake = intake
         self.batch = batch
         self.metrics = metrics
@@ -70,17 +86,17 @@ class Poller:
             self._connected = True
 
     async def poll_once(self) -> PassStats:
-        """Drain the source: every message there now is processed and settled."""
+        """Drain the source: every message there now is processed and settled.
+
+        A three-stage pipeline (see :meth:`_pipeline`) keeps the mailbox connection, the
+        classifier processes and the database busy at the same time.
+        """
         async with self._lock:
             started = time.perf_counter()
             stats = PassStats(self.name)
             try:
                 await self.ensure_connected()
-                while not self.stop.is_set():
-                    items = await self.source.fetch(self.batch)
-                    if not items:
-                        break
-                    await self._batch(items, stats)
+                await self._pipeline(stats)
             except SourceUnavailable:
                 self._connected = False
                 raise
@@ -100,46 +116,80 @@ class Poller:
                 )
             return stats
 
-    async def _batch(self, items: list[RawItem], stats: PassStats) -> None:
-        """Process (one transaction each), then move the whole batch in one go.
+    async def _pipeline(self, stats: PassStats) -> None:
+        """Batch N is committed and moved while batch N+1 is classified and N+2 fetched.
 
-        Moving after the batch keeps rule 8 (a message leaves the inbox only once its
-        outcome is committed) and costs one IMAP command per folder instead of one per
-        message. A crash in between leaves committed messages in the inbox; the next
-        pass recognises their keys and only moves them.
+        The mailbox connection carries one command at a time, so fetches and moves
+        alternate on it; classification runs in the pool and commits in a database
+        thread, both beside it. Rule 8 holds per batch: a batch is moved only after its
+        commit. On the way out, batches fetched but not yet committed are handed back
+        to the source (``rewind``), to be taken again by the next pass.
         """
-        done: list[tuple[RawItem, Disposition]] = []
+        items = await self.source.fetch(self.batch)
+        deciding = self._start(self._decide(items)) if items else None
+        upcoming = self._start(self.source.fetch(self.batch)) if items else None
+        clean = False
         try:
-            for item in items:
-                if self.stop.is_set():
+            while items and deciding is not None and upcoming is not None:
+                prepared = await deciding
+                after = await upcoming
+                deciding = upcoming = None
+                stopping = self.stop.is_set()
+                if after and not stopping:
+                    deciding = self._start(self._decide(after))
+                # shielded: a stop request lets the batch in hand finish its commit and move
+                await asyncio.shield(self._start(self._finish(items, prepared, stats)))
+                if stopping:
                     break
-                # shielded: a stop request lets the item in hand finish its commit
-                result = await asyncio.shield(asyncio.ensure_future(self._process(item)))
-                done.append((item, result.disposition))
-                stats.fetched += 1
-                stats.new += int(result.new)
-                stats.by_class[result.message_class or "?"] += 1
-                stats.by_outcome[result.disposition.value] += 1
+                if after:
+                    upcoming = self._start(self.source.fetch(self.batch))
+                items = after
+            clean = not items
         finally:
-            if done:
-                await self.source.settle_many(done)
+            for task in (deciding, upcoming):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+            if not clean:
+                self.source.rewind()
 
-    async def _process(self, item: RawItem) -> ItemResult:
-        result = await asyncio.to_thread(
-            self.intake.process,
-            item.source,
-            item.key,
-            item.raw,
-            item.received_at,
-            too_large=item.too_large,
-            size=item.size,
-        )
-        if self.metrics is not None and result.new:
-            self.metrics.items.labels(self.name, result.message_class or "?",
-                                      result.disposition.value).inc()  # fmt: skip
-            if result.request_ids and result.disposition is Disposition.PROCESSED:
-                self.metrics.observe_suppression("email", item.received_at, self.intake.clock.now())
-        return result
+    @staticmethod
+    def _start(aw: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        return asyncio.ensure_future(aw)
+
+    async def _decide(self, items: list[RawItem]) -> _Decided:
+        """Skip what is already decided (one query), classify the rest."""
+        done = await asyncio.to_thread(self.intake.done, items)
+        todo = [i for i in items if (i.source, i.key) not in done]
+        prepared = await self.pool.prepare([i.raw for i in todo]) if todo else []
+        return _Decided(done, todo, prepared)
+
+    async def _finish(self, items: list[RawItem], d: _Decided, stats: PassStats) -> None:
+        """Commit (one database transaction for the batch), then move the whole batch
+        with one command per folder."""
+        committed = await asyncio.to_thread(self.intake.commit_many, d.todo, d.prepared)
+        by_key = dict(d.done)
+        for item, result in zip(d.todo, committed, strict=True):
+            by_key[(item.source, item.key)] = result
+            self._observe(item, result)
+        settled: list[tuple[RawItem, Disposition]] = []
+        for item in items:
+            result = by_key[(item.source, item.key)]
+            settled.append((item, result.disposition))
+            stats.fetched += 1
+            stats.new += int(result.new)
+            stats.by_class[result.message_class or "?"] += 1
+            stats.by_outcome[result.disposition.value] += 1
+        await self.source.settle_many(settled)
+
+    def _observe(self, item: RawItem, result: ItemResult) -> None:
+        if self.metrics is None or not result.new:
+            return
+        self.metrics.items.labels(self.name, result.message_class or "?",
+                                  result.disposition.value).inc()  # fmt: skip
+        if result.request_ids and result.disposition is Disposition.PROCESSED:
+            self.metrics.observe_suppression("email", item.received_at, self.intake.clock.now())
 
     async def run_forever(self, interval: float, report: JobReport) -> None:
         """Watch the mailbox until stopped: a full pass at least every ``interval``
@@ -224,6 +274,13 @@ class Poller:
         async with self._lock:
             await self.source.close()
             self._connected = False
+
+
+def classifier_pool(app: App, only: str | None = None) -> ClassifierPool:
+    """The pool every mailbox poller of this process shares (``[intake] workers``),
+    started at once (see :meth:`ClassifierPool.start`); none without a mailbox source."""
+    workers = app.settings.intake.workers if mailbox_entries(app.settings, only) else 0
+    return ClassifierPool(workers, max_bytes=app.intake.policy.max_bytes).start()
 
 
 def linklog_readers(app: App, only: str | None = None) -> list[LinklogReader]:

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.intake import messages as m
 from worker.core.clock import FixedClock
-from worker.core.model import RequestStatus
+from worker.core.model import NewRequest, RequestStatus
 from worker.core.plan import Disposition
 from worker.core.tokens import KeyRing
-from worker.errors import InvalidState
+from worker.errors import DatabaseUnavailable, InvalidState
 from worker.intake import IntakePolicy, IntakeService
 from worker.service import OptoutService
 from worker.store import inbound
+
+
+@dataclass(frozen=True)
+class _Raw:
+    source: str
+    key: str
+    raw: bytes
+    received_at: datetime
+    size: int
+    too_large: bool = False
+
 
 RECEIVED = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 KEYS = KeyRing.parse("k1:an-adequately-long-test-secret")
@@ -144,7 +156,7 @@ def test_a_failing_item_is_kept_as_a_dead_letter_and_can_be_replayed(
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(svc, "record_in", boom)
+    monkeypatch.setattr(svc, "record_batch_in", boom)
     res = intake.process("inbox", "1:9", m.UNSUBSCRIBE, RECEIVED)
     assert res.disposition is Disposition.REVIEW
     view, raw = intake.item(res.item_id)
@@ -158,6 +170,89 @@ def test_a_failing_item_is_kept_as_a_dead_letter_and_can_be_replayed(
     assert again.item_id == res.item_id
     assert again.disposition is Disposition.PROCESSED
     assert not svc.check("jane@example.org", "newsletter").allowed
+
+
+def _batch(*raws: bytes, source: str = "inbox") -> list[_Raw]:
+    return [_Raw(source, f"7:{n}", raw, RECEIVED, len(raw)) for n, raw in enumerate(raws, 1)]
+
+
+def _reader(n: int) -> bytes:
+    return m.reply(
+        "Please unsubscribe me.",
+        sender=f"Reader {n} <reader{n}@example.org>",
+        message_id=f"<batch-{n}@example.org>",
+    )
+
+
+def test_a_batch_commits_every_item_with_its_own_outcome(intake: IntakeService) -> None:
+    svc = intake.service
+    items = _batch(_reader(1), m.OUT_OF_OFFICE, m.DSN_HARD, _reader(2), m.QUESTION_WITH_FOOTER)
+    results = intake.process_many(items)
+    assert [r.message_class for r in results] == [
+        "unsubscribe", "auto_reply", "bounce", "unsubscribe", "other",
+    ]  # fmt: skip
+    assert [r.disposition for r in results] == [Disposition.PROCESSED] * 4 + [Disposition.REVIEW]
+    assert all(r.new for r in results)
+    assert len({r.item_id for r in results}) == 5
+    assert not svc.check("reader1@example.org", "newsletter").allowed
+    assert not svc.check("reader2@example.org", "newsletter").allowed
+    assert results[1].request_ids == ()
+    assert len(results[2].request_ids) == 1  # the failed recipient, not the sender
+    for r in results:  # each item's requests are linked to it, and only to it
+        view, _ = intake.item(r.item_id)
+        assert view.request_ids == r.request_ids
+    again = intake.process_many(items)
+    assert [(r.item_id, r.new) for r in again] == [(r.item_id, False) for r in results]
+    statuses = sorted(r.status.value for r in svc.requests())
+    assert statuses == ["applied", "applied", "applied", "needs-review"]  # the question is held
+
+
+def test_one_bad_item_is_dead_lettered_alone_and_the_rest_of_its_batch_lands(
+    intake: IntakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = intake.service
+    real = svc.record_batch_in
+
+    def picky(tx: object, reqs: list[NewRequest]) -> object:
+        if any(r.address == "reader2@example.org" for r in reqs):
+            raise RuntimeError("constraint trouble")
+        return real(tx, reqs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(svc, "record_batch_in", picky)
+    results = intake.process_many(_batch(_reader(1), _reader(2), _reader(3)))
+    assert [r.disposition for r in results] == [
+        Disposition.PROCESSED, Disposition.REVIEW, Disposition.PROCESSED,
+    ]  # fmt: skip
+    assert intake.item(results[1].item_id)[0].status == "failed"
+    assert not svc.check("reader1@example.org", "newsletter").allowed
+    assert svc.check("reader2@example.org", "newsletter").allowed
+    assert not svc.check("reader3@example.org", "newsletter").allowed
+    assert len(svc.requests()) == 2  # nothing of the failed item, nothing doubled
+
+
+def test_the_same_mail_twice_in_one_batch_has_one_effect(intake: IntakeService) -> None:
+    first, second = intake.process_many(_batch(m.UNSUBSCRIBE, m.UNSUBSCRIBE))
+    assert first.request_ids
+    assert second.request_ids == ()
+    view, _ = intake.item(second.item_id)
+    assert view.detail["duplicate_of"] == first.item_id
+    assert len(intake.service.requests()) == 1
+    events = [e.kind.value for e in intake.service.audit_log()]
+    assert events.count("applied") == 1
+
+
+def test_a_database_error_in_a_batch_commits_nothing(
+    intake: IntakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_a: object, **_k: object) -> None:
+        raise DatabaseUnavailable("connection refused")
+
+    monkeypatch.setattr(intake.service, "record_batch_in", down)
+    with pytest.raises(DatabaseUnavailable):
+        intake.process_many(_batch(_reader(1), _reader(2)))
+    monkeypatch.undo()
+    assert intake.review_items() == []
+    assert intake.service.requests() == []
 
 
 def test_oversized_message_goes_to_review_untouched(service: OptoutService) -> None:

@@ -1,0 +1,113 @@
+"""Classification on the other cores: a process pool fed one chunk per worker per batch.
+
+Parsing and classifying a message costs far more CPU than fetching or committing it, and
+a Python thread cannot run it beside the event loop. So the poller hands each fetched
+batch to :class:`ClassifierPool`, which splits it over worker processes while the event
+loop fetches the next batch and a database thread commits the previous one.
+
+Small batches (an IDLE wake-up with one reply) are classified in a thread instead: the
+pool would add a round trip and nothing to gain. A worker that dies (OOM killer, a
+signal) breaks the pool; the batch is then classified in a thread and a new pool is
+started for the next one, so a crash there never loses or delays an item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import structlog
+
+from worker.core.classify import DEFAULT_MAX_BYTES
+from worker.core.prepared import Prepared, prepare_many
+
+log = structlog.get_logger("optout.classifier")
+
+#: batches smaller than this are classified in a thread (see module doc)
+MIN_POOL_ITEMS = 8
+
+
+def default_workers() -> int:
+    """One worker per core the process may use (the event loop shares them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _ignore_signals() -> None:
+    # Shutdown is the parent's decision: a SIGTERM sent to the whole process group
+    # (systemd, Ctrl-C) must not kill a worker under the batch the parent is finishing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class ClassifierPool:
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        min_items: int = MIN_POOL_ITEMS,
+    ) -> None:
+        self.workers = default_workers() if workers is None else max(0, workers)
+        self.max_bytes = max_bytes
+        self.min_items = min_items
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def prepare(self, raws: Sequence[bytes]) -> list[Prepared]:
+        """Classify ``raws``; the answers in the same order. Never raises for a message."""
+        if self.workers == 0 or len(raws) < self.min_items:
+            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes)
+        pool = self._ensure()
+        loop = asyncio.get_running_loop()
+        size = -(-len(raws) // self.workers)
+        chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        try:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(pool, prepare_many, c, self.max_bytes) for c in chunks)
+            )
+        except BrokenProcessPool:
+            log.warning("classifier.pool_broken", items=len(raws), action="classified in a thread")
+            self._discard()
+            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes)
+        return [p for part in parts for p in part]
+
+    def start(self) -> ClassifierPool:
+        """Fork the workers now. Call it before the process starts threads: a fork
+        copies only the calling thread, and a lock another thread held at that moment
+        stays held in the child for good. At start-up nothing but the main thread runs.
+        (``spawn`` would avoid the question but re-imports the whole application in
+        every worker, about a second each, which a short ``optout poll`` cannot afford.)
+        """
+        if self.workers > 0:
+            self._ensure()
+        return self
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_ignore_signals,
+            )
+            # with "fork", the first submit forks every worker at once, before the
+            # executor starts its own manager thread
+            pool.submit(int).result()
+            self._pool = pool
+        return self._pool
+
+    def _discard(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

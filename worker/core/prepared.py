@@ -1,0 +1,48 @@
+"""Everything intake needs to know about one raw message before it touches the database.
+
+Classification is the costly, pure part of intake, so it is done here, away from the
+transaction: the poller runs :func:`prepare_many` in a process pool on the other cores
+while the event loop fetches the next batch and commits the previous one. Inputs and
+outputs are plain bytes and frozen dataclasses, which is what lets them cross a process
+boundary cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from worker.core.classify import DEFAULT_MAX_BYTES, Classification, classify
+from worker.core.message import header, parse_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The classifier's answer, the subject for the review list, the body's digest."""
+
+    classification: Classification
+    subject: str | None
+    sha256: str
+
+
+def prepare(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Prepared:
+    """Classify one message; never raises (neither does :func:`classify`)."""
+    return Prepared(
+        classify(raw, max_bytes=max_bytes), subject(raw), hashlib.sha256(raw).hexdigest()
+    )
+
+
+def prepare_many(raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_BYTES) -> list[Prepared]:
+    """One call per chunk: a process pool pays its pickling and wake-up once per chunk."""
+    return [prepare(raw, max_bytes) for raw in raws]
+
+
+def subject(raw: bytes) -> str | None:
+    """The decoded Subject, cut to 500 characters; None when absent or unreadable."""
+    try:
+        # the header block only: the classifier has parsed the whole message already
+        head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        return header(parse_bytes(head), "Subject")[:500] or None
+    except Exception:  # the subject is a convenience for the review list only
+        return None
