@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import structlog
 
@@ -35,7 +33,8 @@ from worker.store.state import SourceStateStore
 log = structlog.get_logger("optout.poller")
 
 
-T = TypeVar("T")
+#: fetched batches that may wait for their commit (memory stays flat in the backlog)
+_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -88,8 +87,8 @@ class Poller:
     async def poll_once(self) -> PassStats:
         """Drain the source: every message there now is processed and settled.
 
-        A three-stage pipeline (see :meth:`_pipeline`) keeps the mailbox connection, the
-        classifier processes and the database busy at the same time.
+        A pipeline (see :meth:`_pipeline`) keeps the mailbox connection, the classifier
+        processes and the database busy at the same time.
         """
         async with self._lock:
             started = time.perf_counter()
@@ -117,46 +116,72 @@ class Poller:
             return stats
 
     async def _pipeline(self, stats: PassStats) -> None:
-        """Batch N is committed and moved while batch N+1 is classified and N+2 fetched.
+        """Fetch, classify, commit and move, each stage on its own resource at once.
 
-        The mailbox connection carries one command at a time, so fetches and moves
-        alternate on it; classification runs in the pool and commits in a database
-        thread, both beside it. Rule 8 holds per batch: a batch is moved only after its
-        commit. On the way out, batches fetched but not yet committed are handed back
-        to the source (``rewind``), to be taken again by the next pass.
+        A fetcher task reads batches and starts their classification in the pool the
+        moment they arrive; this task commits them in order in a database thread and
+        starts their move. Fetches and moves share the one mailbox connection (a lock
+        keeps one command at a time on it), so while batch N is committed, batch N-1 is
+        being moved, N+1 classified and N+2 fetched. Rule 8 holds per batch: a batch is
+        moved only after its commit. At most ``_AHEAD`` batches wait, which keeps memory
+        flat in the backlog size. On the way out, batches fetched but not committed are
+        handed back to the source (``rewind``), to be taken again by the next pass.
         """
-        items = await self.source.fetch(self.batch)
-        deciding = self._start(self._decide(items)) if items else None
-        upcoming = self._start(self.source.fetch(self.batch)) if items else None
+        wire = asyncio.Lock()
+        room = asyncio.Semaphore(_AHEAD)
+        ahead: asyncio.Queue[tuple[list[RawItem], asyncio.Task[_Decided]] | None]
+        ahead = asyncio.Queue()  # bounded by ``room``, so the last word always fits
+        fetcher = asyncio.ensure_future(self._fetch_all(wire, room, ahead))
+        moving: asyncio.Task[None] | None = None
         clean = False
         try:
-            while items and deciding is not None and upcoming is not None:
-                prepared = await deciding
-                after = await upcoming
-                deciding = upcoming = None
-                stopping = self.stop.is_set()
-                if after and not stopping:
-                    deciding = self._start(self._decide(after))
-                # shielded: a stop request lets the batch in hand finish its commit and move
-                await asyncio.shield(self._start(self._finish(items, prepared, stats)))
-                if stopping:
+            while (entry := await ahead.get()) is not None:
+                room.release()
+                items, deciding = entry
+                decided = await deciding
+                # shielded: a stop request lets the batch in hand finish its commit
+                results = await asyncio.shield(self._commit(items, decided, stats))
+                if moving is not None:
+                    await moving
+                moving = asyncio.ensure_future(self._move(wire, results))
+                if self.stop.is_set():
                     break
-                if after:
-                    upcoming = self._start(self.source.fetch(self.batch))
-                items = after
-            clean = not items
+            else:
+                clean = True
+            if moving is not None:
+                await asyncio.shield(moving)
+            if clean:
+                await fetcher  # raises what stopped the fetcher, if anything did
         finally:
-            for task in (deciding, upcoming):
+            if not fetcher.done():
+                fetcher.cancel()
+            for task in (fetcher, moving):
                 if task is not None:
-                    task.cancel()
                     with contextlib.suppress(BaseException):
                         await task
+            while not ahead.empty():
+                if (left := ahead.get_nowait()) is not None:
+                    left[1].cancel()
+                    clean = False
             if not clean:
                 self.source.rewind()
 
-    @staticmethod
-    def _start(aw: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        return asyncio.ensure_future(aw)
+    async def _fetch_all(
+        self,
+        wire: asyncio.Lock,
+        room: asyncio.Semaphore,
+        ahead: asyncio.Queue[tuple[list[RawItem], asyncio.Task[_Decided]] | None],
+    ) -> None:
+        try:
+            while not self.stop.is_set():
+                await room.acquire()
+                async with wire:
+                    items = await self.source.fetch(self.batch)
+                if not items:
+                    break
+                ahead.put_nowait((items, asyncio.ensure_future(self._decide(items))))
+        finally:
+            ahead.put_nowait(None)  # the last word: no more batches (or an error)
 
     async def _decide(self, items: list[RawItem]) -> _Decided:
         """Skip what is already decided (one query), classify the rest."""
@@ -165,9 +190,10 @@ class Poller:
         prepared = await self.pool.prepare([i.raw for i in todo]) if todo else []
         return _Decided(done, todo, prepared)
 
-    async def _finish(self, items: list[RawItem], d: _Decided, stats: PassStats) -> None:
-        """Commit (one database transaction for the batch), then move the whole batch
-        with one command per folder."""
+    async def _commit(
+        self, items: list[RawItem], d: _Decided, stats: PassStats
+    ) -> list[tuple[RawItem, Disposition]]:
+        """One database transaction for the batch (see IntakeService.commit_many)."""
         committed = await asyncio.to_thread(self.intake.commit_many, d.todo, d.prepared)
         by_key = dict(d.done)
         for item, result in zip(d.todo, committed, strict=True):
@@ -181,7 +207,12 @@ class Poller:
             stats.new += int(result.new)
             stats.by_class[result.message_class or "?"] += 1
             stats.by_outcome[result.disposition.value] += 1
-        await self.source.settle_many(settled)
+        return settled
+
+    async def _move(self, wire: asyncio.Lock, settled: list[tuple[RawItem, Disposition]]) -> None:
+        """One command per target folder for the whole batch."""
+        async with wire:
+            await self.source.settle_many(settled)
 
     def _observe(self, item: RawItem, result: ItemResult) -> None:
         if self.metrics is None or not result.new:

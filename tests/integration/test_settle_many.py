@@ -199,8 +199,12 @@ async def test_after_a_batch_a_restart_neither_repeats_nor_skips(
 
 
 async def test_one_batch_writes_the_checkpoint_once_and_survives_a_crash(
-    dovecot: Dovecot, make_source: SourceFactory, checkpoint: InMemoryCheckpoint
+    dovecot: Dovecot,
+    make_source: SourceFactory,
+    checkpoint: InMemoryCheckpoint,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(imap_module, "_CHECKPOINT_EVERY", 50)
     dovecot.drop(message(n) for n in range(1, 61))
     first = make_source()
     items = await first.fetch(100)
@@ -212,6 +216,34 @@ async def test_one_batch_writes_the_checkpoint_once_and_survives_a_crash(
     assert checkpoint.get("inbox", "uid:INBOX") == f"{dovecot.uidvalidity()}:60"
     dovecot.append(message(61))
     assert [uid_of(i) for i in await make_source().fetch(100)] == [61]
+
+
+async def test_a_checkpoint_left_behind_by_a_crash_repeats_nothing(
+    dovecot: Dovecot, make_source: SourceFactory, checkpoint: InMemoryCheckpoint
+) -> None:
+    dovecot.drop(message(n) for n in range(1, 61))
+    first = make_source()
+    items = await first.fetch(100)
+    await first.settle_many([(i, P) for i in items])  # under _CHECKPOINT_EVERY: no write
+    stale = f"{dovecot.uidvalidity()}:0"
+    assert checkpoint.get("inbox", "uid:INBOX") == stale  # then the process dies
+
+    dovecot.append(message(61))
+    assert [uid_of(i) for i in await make_source().fetch(100)] == [61]
+
+
+async def test_sizes_are_asked_for_a_window_ahead_one_body_fetch_per_batch(
+    dovecot: Dovecot, make_source: SourceFactory
+) -> None:
+    dovecot.drop(message(n) for n in range(1, 31))
+    src = make_source()
+    await src.connect()
+    calls = record_uid_commands(src)
+    got = [uid_of(i) for b in range(3) for i in await src.fetch(10)]
+    assert got == list(range(1, 31))
+    fetches = [c for c in calls if c[0] == "fetch"]
+    assert sum("RFC822.SIZE" in " ".join(map(str, c)) for c in fetches) == 1
+    assert sum("BODY.PEEK[]" in " ".join(map(str, c)) for c in fetches) == 3
 
 
 async def test_long_uid_sets_are_split_into_several_commands(

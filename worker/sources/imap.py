@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import ssl
 from collections import deque
@@ -48,7 +49,9 @@ T = TypeVar("T")
 #: largest sum of message sizes asked for in one body FETCH
 _MAX_BATCH_BYTES = 32 * 1024 * 1024
 #: settles between two checkpoint writes (a stale mark is safe, see module docstring)
-_CHECKPOINT_EVERY = 50
+_CHECKPOINT_EVERY = 500
+#: UIDs whose size and INTERNALDATE are asked for in one FETCH, ahead of their bodies
+_META_WINDOW = 1000
 #: longest command line we send (RFC 7162 §4: clients should stay under 8,192 octets)
 _MAX_COMMAND_CHARS = 8000
 #: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message
@@ -88,6 +91,7 @@ class ImapMailSource:
         self._saved = 0  # the watermark last written to the checkpoint
         self._cursor = 0  # highest UID handed out (or skipped) in this session
         self._queue: deque[int] = deque()
+        self._meta: dict[int, wire.FetchData] = {}  # sizes and dates of queued UIDs
         self._outstanding: set[int] = set()
         self._since_save = 0
         self._log = log.bind(source=settings.name)
@@ -181,13 +185,13 @@ class ImapMailSource:
     def rewind(self) -> None:
         self._cursor = self._watermark
         self._queue.clear()
+        self._meta.clear()
         self._outstanding.clear()
 
     # -- fetching ------------------------------------------------------------------
     async def fetch(self, limit: int) -> list[RawItem]:
         if self._client is None:
             await self.connect()
-        self._save(force=True)
         items: list[RawItem] = []
         while len(items) < limit:
             if not self._queue and not await self._refill():
@@ -211,15 +215,21 @@ class ImapMailSource:
         self._queue.extend(u for u in sorted(wire.parse_search(resp.lines)) if u >= first)
         return bool(self._queue)
 
+    async def _sizes(self, uids: list[int]) -> dict[int, wire.FetchData]:
+        """Sizes and INTERNALDATEs of ``uids``; asked for a whole window of the queue at
+        once, so each batch then costs one round trip (its bodies), as a bare fetch does."""
+        if any(u not in self._meta for u in uids):
+            window = sorted({*uids, *itertools.islice(self._queue, _META_WINDOW)})
+            # the chunk's UIDs are the lowest, so they are in the first set
+            first = wire.uid_sets(window, _MAX_COMMAND_CHARS - 64)[0]
+            resp = await self._ok(
+                self._client.uid("fetch", first, "(UID RFC822.SIZE INTERNALDATE)"), "fetch sizes"
+            )
+            self._meta = wire.parse_fetch(resp.lines)
+        return {u: self._meta.pop(u) for u in uids if u in self._meta}
+
     async def _fetch_chunk(self, uids: list[int]) -> list[RawItem]:
-        meta = wire.parse_fetch(
-            (
-                await self._ok(
-                    self._client.uid("fetch", wire.uid_set(uids), "(UID RFC822.SIZE INTERNALDATE)"),
-                    "fetch sizes",
-                )
-            ).lines
-        )
+        meta = await self._sizes(uids)
         small = [u for u in uids if u in meta and (meta[u].size or 0) <= self.max_message_bytes]
         large = [u for u in uids if u in meta and u not in small]
         bodies: dict[int, wire.FetchData] = {}
