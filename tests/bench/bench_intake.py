@@ -50,7 +50,7 @@ from typing import Any
 
 from tests.bench.common import PG_ADMIN_URL, _pg_conninfo, pg_available
 from tests.bench.imap_raw import backlog as raw_backlog
-from tests.bench.imap_raw import raw_fetch
+from tests.bench.imap_raw import raw_fetch, raw_fetch_move
 from tests.integration.dovecot import Dovecot, DovecotUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -396,6 +396,14 @@ def poll_backlog(
     return result
 
 
+def raw_move_rate(server: Dovecot, messages: list[bytes]) -> dict[str, Any]:
+    """Bare fetch + UID MOVE of the backlog from a fresh account (a move cannot repeat)."""
+    account = server.account(f"mv{uuid.uuid4().hex[:6]}")
+    account.drop(messages)
+    account.uids("INBOX")  # indexed off the clock, as for the poll
+    return asyncio.run(raw_fetch_move(account))
+
+
 def raw_rate(server: Dovecot, messages: list[bytes], repeat: int) -> dict[str, Any]:
     """Median of ``repeat`` bare aioimaplib fetches (after one warm-up) of the backlog."""
     account = server.account(f"raw{uuid.uuid4().hex[:6]}")
@@ -434,16 +442,19 @@ def run(
         raise SystemExit(f"cannot run: {exc}") from exc
     try:
         raw_before = raw_rate(server, messages, repeat)
+        move_before = raw_move_rate(server, messages)
         polls = {"sqlite": poll_backlog(server, messages, "sqlite", work, "sqlite")}
         if use_pg:
             polls["postgresql"] = poll_backlog(server, messages, "postgresql", work, "pg")
         small_run = poll_backlog(server, messages[:small], "sqlite", work, "small")
         raw_after = raw_rate(server, messages, repeat)  # drift check: load on the machine
+        move_after = raw_move_rate(server, messages)
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     raw_mps = statistics.fmean([raw_before["msg_per_s"], raw_after["msg_per_s"]])
+    move_mps = statistics.fmean([move_before["msg_per_s"], move_after["msg_per_s"]])
     result: dict[str, Any] = {
         "benchmark": "intake",
         "messages": n,
@@ -454,6 +465,13 @@ def run(
             "before_msg_per_s": round(raw_before["msg_per_s"]),
             "after_msg_per_s": round(raw_after["msg_per_s"]),
             "mb_per_s": round(raw_before["bytes"] / raw_before["seconds"] / 1e6, 1),
+        },
+        "raw_fetch_and_move": {
+            "msg_per_s": round(move_mps),
+            "before_msg_per_s": round(move_before["msg_per_s"]),
+            "after_msg_per_s": round(move_after["msg_per_s"]),
+            "move_share": round(move_before["move_seconds"] / move_before["seconds"], 3),
+            "ratio_to_raw_fetch": round(move_mps / raw_mps, 4),
         },
         "target_ratio": TARGET,
         "poll": {},
@@ -469,6 +487,7 @@ def run(
             **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in p.items()},
             "ratio_wall": round(p["msg_per_s_wall"] / raw_mps, 4),
             "ratio_pass": round(p["msg_per_s_pass"] / raw_mps, 4),
+            "ratio_wall_to_fetch_and_move": round(p["msg_per_s_wall"] / move_mps, 4),
         }
     result["poll"]["sqlite_small"] = {
         k: (round(v, 3) if isinstance(v, float) else v) for k, v in small_run.items()
@@ -478,6 +497,10 @@ def run(
     print(f"raw aioimaplib fetch (batch 50): {raw_mps:,.0f} msg/s "
           f"(before {raw_before['msg_per_s']:,.0f}, after {raw_after['msg_per_s']:,.0f}; "
           "NOTES baseline for small messages: 24,000–32,000)")  # fmt: skip
+    mv = result["raw_fetch_and_move"]
+    print(f"raw aioimaplib fetch + UID MOVE (batch 50): {mv['msg_per_s']:,.0f} msg/s = "
+          f"{mv['ratio_to_raw_fetch']:.3f}x the fetch alone (moves take "
+          f"{mv['move_share']:.0%} of it): the ceiling of any processor that moves")  # fmt: skip
     for backend, p in result["poll"].items():
         if backend == "sqlite_small":
             continue
@@ -485,7 +508,8 @@ def run(
             f"optout poll, {backend:<10}: {p['msg_per_s_wall']:,.0f} msg/s wall "
             f"({p['wall_s']:.1f} s), {p['msg_per_s_pass']:,.0f} msg/s in the pass; "
             f"ratio {p['ratio_wall']:.3f} wall / {p['ratio_pass']:.3f} pass "
-            f"(target ≥ {TARGET}); verified={p['verified']} "
+            f"(target ≥ {TARGET}), {p['ratio_wall_to_fetch_and_move']:.2f}x fetch+move; "
+            f"verified={p['verified']} "
             f"(inbox {p['inbox_left']}, processed {p['processed']}, review {p['review']})"
         )
     mem = result["memory"]

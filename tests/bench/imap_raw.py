@@ -108,6 +108,48 @@ async def raw_fetch(server: Dovecot, batch: int = 50, mailbox: str = "INBOX") ->
     return {"messages": count, "bytes": size, "seconds": seconds, "msg_per_s": count / seconds}
 
 
+async def raw_fetch_move(
+    server: Dovecot, batch: int = 50, target: str = "raw-done"
+) -> dict[str, Any]:
+    """Fetch every INBOX message and ``UID MOVE`` each batch away, with bare aioimaplib.
+
+    The floor for any processor held to rule 8: the inbox issue requires every message
+    to be moved once decided, and on Dovecot's Maildir a move costs several times a
+    fetch (links, index and fsync), so this is the best rate a processor that did no
+    work at all between the two commands could reach.
+    """
+    client = aioimaplib.IMAP4("127.0.0.1", server.port, timeout=60)
+    await asyncio.wait_for(client.wait_hello_from_server(), 30)
+    await asyncio.wait_for(client.login(server.user, server.password), 30)
+    await asyncio.wait_for(client.create(target), 30)
+    resp = await asyncio.wait_for(client.select("INBOX"), 120)
+    assert resp.result == "OK", resp
+    search = await asyncio.wait_for(client.uid_search("ALL", charset=None), 60)
+    uids = sorted(int(u) for line in search.lines[:-1] for u in line.split() if u.isdigit())
+    count = 0
+    moving = 0.0
+    started = time.perf_counter()
+    for i in range(0, len(uids), batch):
+        chunk = f"{uids[i]}:{uids[min(i + batch, len(uids)) - 1]}"
+        resp = await asyncio.wait_for(
+            client.uid("fetch", chunk, "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"), 60
+        )
+        assert resp.result == "OK", resp
+        count += sum(isinstance(line, bytearray) for line in resp.lines)
+        t = time.perf_counter()
+        resp = await asyncio.wait_for(client.uid("move", chunk, target), 60)
+        assert resp.result == "OK", resp
+        moving += time.perf_counter() - t
+    seconds = time.perf_counter() - started
+    await asyncio.wait_for(client.logout(), 10)
+    return {
+        "messages": count,
+        "seconds": seconds,
+        "msg_per_s": count / seconds,
+        "move_seconds": moving,
+    }
+
+
 class _NoCheckpoint:
     def get(self, source: str, key: str) -> str | None:
         return None
