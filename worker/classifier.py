@@ -40,11 +40,13 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _ignore_signals() -> None:
-    # Shutdown is the parent's decision: a SIGTERM sent to the whole process group
-    # (systemd, Ctrl-C) must not kill a worker under the batch the parent is finishing.
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; stopping is the parent's decision, and it
+    # finishes the batch in hand first. SIGTERM is left alone: the executor uses it to
+    # end the workers of a broken pool, and a worker ended by one (systemd's default
+    # KillMode sends it to every process of the unit; deploy/ uses KillMode=mixed) only
+    # costs a fallback to classifying in a thread.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class ClassifierPool:
@@ -94,7 +96,7 @@ class ClassifierPool:
             pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("fork"),
-                initializer=_ignore_signals,
+                initializer=_ignore_interrupts,
             )
             # with "fork", the first submit forks every worker at once, before the
             # executor starts its own manager thread

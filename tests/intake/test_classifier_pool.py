@@ -1,0 +1,76 @@
+"""The classifier pool: the same answers as classifying in place, whatever happens to it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from tests.intake import messages as m
+from worker.classifier import ClassifierPool
+from worker.core.prepared import prepare_many
+
+MIXED = [
+    m.UNSUBSCRIBE,
+    m.OUT_OF_OFFICE,
+    m.QUESTION_WITH_FOOTER,
+    m.DSN_HARD,
+    m.ERASURE,
+    b"\x00\xff not a message at all \r\n\r\n\xfe",
+    b"Subject: =?utf-8?q?half_an_encoded=\r\n\r\n--broken-boundary\r\n",
+    b"",
+] * 3
+
+
+def test_a_pool_answers_exactly_what_classifying_in_place_answers() -> None:
+    pool = ClassifierPool(2, min_items=1).start()
+    try:
+        got = asyncio.run(pool.prepare(MIXED))
+    finally:
+        pool.close()
+    assert got == prepare_many(MIXED)
+
+
+def test_small_batches_and_zero_workers_never_start_processes() -> None:
+    small = ClassifierPool(2, min_items=8)
+    none = ClassifierPool(0, min_items=1).start()
+    assert asyncio.run(small.prepare(MIXED[:3])) == prepare_many(MIXED[:3])
+    assert asyncio.run(none.prepare(MIXED)) == prepare_many(MIXED)
+    assert small._pool is None
+    assert none._pool is None
+
+
+def test_a_worker_killed_under_a_batch_loses_nothing_and_the_pool_comes_back() -> None:
+    pool = ClassifierPool(2, min_items=1).start()
+    try:
+        assert pool._pool is not None
+        victim = next(iter(pool._pool._processes))  # a worker's pid
+        os.kill(victim, signal.SIGKILL)  # the OOM killer, say
+        again = asyncio.run(pool.prepare(MIXED))  # broken pool: classified in a thread
+        assert again == prepare_many(MIXED)
+        later = asyncio.run(pool.prepare(MIXED))  # and a new pool for what follows
+        assert later == prepare_many(MIXED)
+        assert pool._pool is not None
+        assert victim not in pool._pool._processes
+    finally:
+        pool.close()
+
+
+def test_workers_ignore_a_ctrl_c_sent_to_the_whole_process_group() -> None:
+    pool = ClassifierPool(1, min_items=1).start()
+    try:
+        assert pool._pool is not None
+        (pid,) = pool._pool._processes
+        os.kill(pid, signal.SIGINT)  # the parent decides when to stop
+        assert asyncio.run(pool.prepare(MIXED)) == prepare_many(MIXED)
+        assert pid in pool._pool._processes  # the same worker, alive
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("workers", [None, 3])
+def test_worker_count_follows_the_setting(workers: int | None) -> None:
+    pool = ClassifierPool(workers)
+    assert pool.workers == (workers or len(os.sched_getaffinity(0)))
