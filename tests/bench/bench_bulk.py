@@ -12,6 +12,7 @@ query. Run alone: ``python -m tests.bench.bench_bulk``.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import tempfile
@@ -43,6 +44,8 @@ from worker.core.addresses import address_hash
 from worker.store.fast import FastReads
 from worker.store.keys import KeyStore
 
+#: which backends to run (``BENCH_BACKENDS=sqlite`` for one)
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
 SUPPRESSIONS = 1_000_000
 ADDRESSES = 100_000
 SCOPES = ["every", "all", "newsletter"]  # what blocks "newsletter"
@@ -145,7 +148,7 @@ def one_backend(backend: str) -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     result: dict[str, Any] = {"addresses": ADDRESSES, "suppressions": SUPPRESSIONS}
-    for backend in ("sqlite", "postgresql"):
+    for backend in BACKENDS:
         if backend == "postgresql" and not pg_available():
             result[backend] = "skipped: PostgreSQL not reachable"
             continue

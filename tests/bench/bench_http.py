@@ -10,6 +10,7 @@ audit events, suppression), not the cheaper duplicate path. Run alone:
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ from worker.core.addresses import address_hash
 from worker.links import LinkService
 from worker.store.keys import KeyStore
 
+#: which backends to run (``BENCH_BACKENDS=sqlite`` for one)
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
 SEEDED = 100_000  # suppressions in the table while checks run
 TOKENS = 120_000  # distinct one-click tokens, more than the runs can post
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
@@ -188,7 +191,7 @@ def run() -> dict[str, Any]:
         "seconds_per_run": DURATION,
         "runs": RUNS,
     }
-    for backend in ("sqlite", "postgresql"):
+    for backend in BACKENDS:
         if backend == "postgresql" and not pg_available():
             result[backend] = "skipped: PostgreSQL not reachable"
             continue

@@ -46,6 +46,12 @@ def create_app(app: App, jobs: JobRegistry | None = None) -> FastAPI:
         ),
     )
     api.state.ctx = ctx
+    # added first, so it runs inside the body limit below
+    api.add_middleware(
+        links.OneClickFastPath,
+        handler=links.one_click_handler(ctx),
+        on_http_error=http_error_response,
+    )
     api.add_middleware(
         BodyLimit,
         default=ctx.max_body_bytes,
@@ -101,8 +107,12 @@ def _error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": str(exc.detail), "detail": None},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+        return http_error_response(exc)
+
+
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse(
+        {"error": str(exc.detail), "detail": None},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )

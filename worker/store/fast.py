@@ -18,7 +18,8 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +33,10 @@ _ACTIVE = (
     "SELECT scope, since, reason, request_id FROM suppressions "
     "WHERE address_hash = {p} AND lifted_at IS NULL"
 )
+# One row (a JSON array) rather than a row per hit: the whole query then runs in one
+# sqlite3_step without the GIL, so a bulk check can hash its next chunk meanwhile.
 _BLOCKED_SQLITE = (
-    "SELECT DISTINCT address_hash FROM suppressions "
+    "SELECT json_group_array(address_hash) FROM suppressions "
     "WHERE address_hash IN (SELECT value FROM json_each(?)) "
     "AND scope IN (SELECT value FROM json_each(?)) AND lifted_at IS NULL"
 )
@@ -41,6 +44,9 @@ _BLOCKED_PG = (
     "SELECT DISTINCT address_hash FROM suppressions "
     "WHERE address_hash = ANY(%s::text[]) AND scope = ANY(%s::text[]) AND lifted_at IS NULL"
 )
+
+#: threads for the queries of concurrent bulk checks (one query in flight per call)
+_WORKERS = 4
 
 
 class FastReads:
@@ -56,6 +62,7 @@ class FastReads:
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -102,9 +109,41 @@ class FastReads:
             return set()
         if self.dialect == "sqlite":
             rows = self._run(_BLOCKED_SQLITE, (json.dumps(list(hashes)), json.dumps(list(scopes))))
-        else:
-            rows = self._run(_BLOCKED_PG, (list(hashes), list(scopes)))
+            found: list[str] = json.loads(rows[0][0])
+            return set(found)
+        rows = self._run(_BLOCKED_PG, (list(hashes), list(scopes)))
         return {r[0] for r in rows}
+
+    def blocked_among(self, chunks: Iterable[Sequence[str]], scopes: Sequence[str]) -> set[str]:
+        """:meth:`blocked_hashes` over every chunk of hashes ``chunks`` yields.
+
+        Each chunk's query runs in a worker thread while the caller's iterator computes
+        the next chunk (the bulk check hashes addresses meanwhile); one query at a time
+        per call, so a call never takes more than one connection.
+        """
+        hits: set[str] = set()
+        pending: Future[set[str]] | None = None
+        try:
+            for chunk in chunks:  # making this chunk overlaps the previous chunk's query
+                if pending is not None:
+                    hits |= pending.result()
+                    pending = None
+                if chunk:
+                    pending = self._executor().submit(self.blocked_hashes, chunk, scopes)
+            if pending is not None:
+                hits |= pending.result()
+                pending = None
+        finally:
+            if pending is not None:  # the iterator failed: let the query finish first
+                with contextlib.suppress(Exception):
+                    pending.result()
+        return hits
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="fast-reads")
+            return self._pool
 
     def _drop(self, conn: Any) -> None:
         self._local.conn = None
@@ -115,6 +154,10 @@ class FastReads:
             conn.close()
 
     def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # a query in flight finishes before its connection closes
         with self._lock:
             conns, self._all = self._all, []
         for conn in conns:
