@@ -50,8 +50,10 @@ T = TypeVar("T")
 _MAX_BATCH_BYTES = 32 * 1024 * 1024
 #: settles between two checkpoint writes (a stale mark is safe, see module docstring)
 _CHECKPOINT_EVERY = 500
-#: UIDs whose size and INTERNALDATE are asked for in one FETCH, ahead of their bodies
-_META_WINDOW = 1000
+#: UIDs whose size and INTERNALDATE are asked for in one FETCH, ahead of their bodies;
+#: aioimaplib's parser recurses once per response line (upstream issue #118), so a
+#: response stays at about a hundred lines
+_META_WINDOW = 100
 #: longest command line we send (RFC 7162 §4: clients should stay under 8,192 octets)
 _MAX_COMMAND_CHARS = 8000
 #: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message
