@@ -11,13 +11,23 @@ recipients were all delivered/relayed/expanded is a success report, never a boun
 from __future__ import annotations
 
 import email
+import functools
 import json
 import logging
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any, cast
 
-from worker.core.message import all_text, content_type, header, headers, normalised, walk
+from worker.core.message import (
+    all_text,
+    caseless,
+    content_type,
+    header,
+    headers,
+    normalised,
+    walk,
+)
 from worker.core.phrases import BOUNCE_SUBJECTS
 
 _FIELD = re.compile(
@@ -25,10 +35,17 @@ _FIELD = re.compile(
     r"\s*:\s*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
+#: _FIELD for caseless() text (see the cue patterns below)
+_FIELD_CASELESS = re.compile(_FIELD.pattern, re.MULTILINE)
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+\-=/!#$&'*^`{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
-_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_SMTP_CODE = re.compile(r"(?<![\d.])([45])\d\d(?:[ -]|$)")
+# The look-behinds come after the first character, not before it: the same matches as
+# ``\b([245])…`` and ``(?<![\d.])([45])…``, but ``re`` can then skip ahead to a digit.
+_STATUS = re.compile(r"([245])(?<!\w[245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_CODE = re.compile(r"([45])(?<![\d.][45])\d\d(?:[ -]|$)")
+_PERMANENT_CODE = re.compile(r"5(?<!\w5)\.\d{1,3}\.\d{1,3}\b|5(?<![\d.]5)\d\d[ -]")
 _SES = re.compile(r'"notificationType"\s*:\s*"(Bounce|Complaint|Delivery)"')
+# The cue patterns below are lower-case and searched in caseless() text: the same matches
+# as with re.IGNORECASE on the original (see message.caseless), many times faster.
 _FAILURE_CUES = re.compile(
     r"user unknown|unknown user|no such user|does not exist|doesn't exist|not exist|"
     r"mailbox (?:unavailable|not found|is full|full)|recipient address rejected|"
@@ -41,25 +58,27 @@ _FAILURE_CUES = re.compile(
     r"error has occurred|error occurred|not a member|are not member|returned message|"
     r"message could not|delivery (?:problem|failure)|failed to deliver|malformed|"
     r"account (?:is|has been) disabled|temporary failure|is delayed|full mailbox|postponed|"
-    r"unzustellbar|inexistant|inconnu|no existe|sconosciuto|onbekend",
-    re.IGNORECASE,
+    r"unzustellbar|inexistant|inconnu|no existe|sconosciuto|onbekend"
 )
 _SOFT_CUES = re.compile(
     r"will (?:be )?retr|still trying|temporar|delayed|has not yet been delivered|"
-    r"not yet been delivered|will continue|warning: message|deferred|try again later",
-    re.IGNORECASE,
+    r"not yet been delivered|will continue|warning: message|deferred|try again later"
 )
 _HEADERISH = re.compile(
     r"^\s*(?:message-id|references|in-reply-to|received|return-path|from|reply-to|sender|"
     r"x-[\w-]+|dkim-signature|authentication-results|list-[\w-]+|errors-to|arc-[\w-]+|"
     r"reporting-mta|received-from-mta|remote-mta|envelope-from|mail from)\s*:|"
     r"envelope-from|\bid\s+<?\S+@|"
-    r"\bby\s+\S+\s+with\b|smtp\.mailfrom=|header\.from=|\bfrom\s+\S+\s+\(",
-    re.IGNORECASE,
+    r"\bby\s+\S+\s+with\b|smtp\.mailfrom=|header\.from=|\bfrom\s+\S+\s+\("
 )
 _MACHINE_NAME = re.compile(r"mailer-daemon|post_?master|mail delivery (?:system|subsystem)", re.I)
-_FORWARDED_DAEMON = re.compile(
-    r"^[> ]*from:.*(?:mailer-daemon|mail delivery subsystem)", re.I | re.M
+_FORWARDED_DAEMON = re.compile(r"^[> ]*from:.*(?:mailer-daemon|mail delivery subsystem)", re.M)
+_ORIGINAL_RECIPIENT_LINE = re.compile(r"^\s*(?:to|cc)\s*:", re.IGNORECASE)
+#: any DSN field at all (lower-case, for caseless() text): without one there are no records
+_ANY_FIELD = re.compile(
+    r"^(?:final-recipient|original-recipient|x-actual-recipient|action|status|diagnostic-code)"
+    r"\s*:",
+    re.MULTILINE,
 )
 _MACHINE_LOCAL = re.compile(
     r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|mdaemon|"
@@ -110,12 +129,16 @@ def has_bounce_subject(subject: str) -> bool:
 
 def dsn_recipients(text: str) -> list[DsnRecipient]:
     """Per-recipient DSN fields found anywhere in ``text`` (structured or pasted)."""
+    # a field at a line start of the unfolded text is at a line start of the text too
+    if not _ANY_FIELD.search(caseless(text)):
+        return []
     blocks = re.split(r"\n\s*\n", _unfold(text))
     found: list[DsnRecipient] = []
     for block in blocks:
         fields: dict[str, str] = {}
-        for name, value in _FIELD.findall(block):
-            fields.setdefault(name.lower(), value.strip())
+        for match in _FIELD_CASELESS.finditer(caseless(block)):  # same offsets as block's
+            name = block[match.start(1) : match.end(1)].lower()
+            fields.setdefault(name, block[match.start(2) : match.end(2)].strip())
         addresses = [
             _dsn_address(fields[key])
             for key in ("original-recipient", "final-recipient", "x-actual-recipient")
@@ -130,8 +153,11 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
     return found
 
 
+_FOLD = re.compile(r"\n[ \t]+")
+
+
 def _unfold(text: str) -> str:
-    return re.sub(r"\n[ \t]+", " ", text.replace("\r\n", "\n"))
+    return _FOLD.sub(" ", text.replace("\r\n", "\n"))
 
 
 def _dsn_address(value: str) -> str | None:
@@ -224,17 +250,169 @@ def _from_dsn(records: list[DsnRecipient], facts: _Facts) -> bool | None:
     return None
 
 
-def flufl_failures(raw: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(temporary, permanent) failed addresses from flufl.bounce; empty on any error."""
-    try:
-        from flufl.bounce import all_failures
+def flufl_failures(
+    raw: bytes, parsed: Message | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(temporary, permanent) failed addresses from flufl.bounce; empty on any error.
 
+    ``parsed`` is ``raw`` already parsed with compat32 (what flufl reads; it does not
+    change the message), which saves parsing it a second time.
+    """
+    try:
         logging.getLogger("flufl.bounce").disabled = True
-        msg = email.message_from_bytes(raw)
-        temporary, permanent = all_failures(msg)
+        msg = parsed if parsed is not None else email.message_from_bytes(raw)
+        temporary, permanent = _all_failures(msg)
     except Exception:
         return (), ()
     return _decode_set(temporary), _decode_set(permanent)
+
+
+def _all_failures(msg: Message) -> tuple[Any, Any]:
+    """``flufl.bounce.all_failures(msg)``, with the same result, faster.
+
+    flufl runs its detectors in order until one finds something; most of them scan every
+    body line, several with dozens of patterns, which made flufl most of the cost of
+    reading an auto-reply. Here a detector is skipped only when a cheap test shows it
+    would return nothing (:class:`_FluflGates`), and the generic SimpleMatch and
+    SimpleWarning run only their pattern sets whose fixed start text occurs in the body.
+    A skipped detector would have found nothing and raised nothing, so the loop, its
+    order, its stopping rule and its errors are flufl's own. Falls back to the public
+    function if flufl's internals ever move.
+    """
+    try:
+        from flufl.bounce._detectors.simplematch import SimpleMatch
+        from flufl.bounce._scan import _DETECTORS
+    except ImportError:  # pragma: no cover - a flufl.bounce other than 6.x
+        from flufl.bounce import all_failures
+
+        return cast(tuple[Any, Any], all_failures(msg))
+    gates = _FluflGates(msg)
+    temporary: set[Any] = set()
+    permanent: set[Any] = set()
+    for detector_class in _DETECTORS:
+        if not gates.may_find(detector_class):
+            continue
+        detector = detector_class()
+        if isinstance(detector, SimpleMatch):
+            body = gates.caseless_body()
+            detector.PATTERNS = [p for p in detector.PATTERNS if _start_literal(p[0]) in body]
+        found_temporary, found_permanent = detector.process(msg)
+        temporary.update(found_temporary)
+        permanent.update(found_permanent)
+        if found_temporary or found_permanent:
+            break
+    return frozenset(temporary), frozenset(permanent)
+
+
+class _FluflGates:
+    """Cheap, exact tests that a flufl.bounce 6 detector would find nothing in ``msg``.
+
+    Each test repeats the detector's own first check, or a necessary condition for its
+    scan to match (a fixed text it looks for, which must then occur in the body), and
+    answers "may find" whenever unsure or whenever the detector might raise (flufl's
+    errors must stay flufl's). Detectors not listed always run.
+    """
+
+    #: Qmail's intro lines, Exchange's start text (case-sensitive, as flufl matches them)
+    _QMAIL = (
+        "We're sorry. There's a problem",
+        "Check your send e-mail address.",
+        "Hi. The MTA program at",
+        "Hi. This is the",
+        "This is the mail delivery agent at",
+        "Unfortunately, your mail was not delivered",
+        "Your mail message to the following",
+    )
+    _EXCHANGE = "did not reach the following recipient"
+    _LLNL = re.compile(r",\s*(?P<addr>\S+@[^,]+),", re.IGNORECASE)
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self._body: str | None = None
+        self._caseless: str | None = None
+
+    def body(self) -> str:
+        """What flufl's ``body_line_iterator`` yields, as one string (raises as it does)."""
+        if self._body is None:
+            chunks: list[str] = []
+            for part in self.msg.walk():
+                payload = part.get_payload()
+                if isinstance(payload, str):
+                    chunks.append(payload)
+            self._body = "".join(chunks)
+        return self._body
+
+    def caseless_body(self) -> str:
+        if self._caseless is None:
+            self._caseless = caseless(self.body())
+        return self._caseless
+
+    def may_find(self, detector: type) -> bool:
+        if not detector.__module__.startswith("flufl.bounce._detectors."):
+            return True
+        gate = getattr(self, f"_{detector.__name__.lower()}", None)
+        if gate is None:
+            return True
+        try:
+            return bool(gate())
+        except Exception:  # let the detector itself meet (and raise) whatever this did
+            return True
+
+    def _from(self) -> str:
+        value = self.msg.get("from", "")
+        if not isinstance(value, str):
+            raise TypeError("a non-text From: the detector decides")
+        return value.lower()
+
+    def _yahoo(self) -> bool:
+        # parseaddr(From.lower()) must start "mailer-daemon@yahoo": that atom is in From
+        return "yahoo" in self._from()
+
+    def _yale(self) -> bool:
+        # not multipart, and the first From address must be MAILER-DAEMON@…yale.edu (an
+        # empty From makes it raise: getaddresses finds no first address)
+        if self.msg.is_multipart():
+            return False
+        value = self._from()
+        return value == "" or "yale" in value
+
+    def _aol(self) -> bool:
+        if self.msg.get_content_type() != "text/plain":
+            return False
+        return "aol" in self._from()
+
+    def _qmail(self) -> bool:
+        body = self.body()
+        return any(tag in body for tag in self._QMAIL)
+
+    def _exchange(self) -> bool:
+        return self._EXCHANGE in self.body()
+
+    def _llnl(self) -> bool:
+        # a match inside one body line is a match in the whole body
+        return self._LLNL.search(self.body()) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _start_literal(pattern: re.Pattern[str]) -> str:
+    """The longest run of plain ASCII characters every match of ``pattern`` contains,
+    lower-cased (flufl's patterns are case-insensitive; compared with caseless() text);
+    ``""`` when there is none or the pattern cannot be read."""
+    try:
+        from re import _constants, _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        literal = _constants.LITERAL
+    except Exception:  # pragma: no cover - a Python whose re internals differ
+        return ""
+    best, run = "", ""
+    for op, arg in parsed:
+        char = chr(arg) if op is literal else ""
+        if char and char.isascii():
+            run += char
+            continue
+        best, run = max(best, run, key=len), ""
+    return max(best, run, key=len).lower()
 
 
 def _decode_set(values: frozenset[bytes]) -> tuple[str, ...]:
@@ -247,16 +425,18 @@ def _decode_set(values: frozenset[bytes]) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def detect_bounce(msg: Message, raw: bytes, *, machine: bool) -> BounceReport:
+def detect_bounce(
+    msg: Message, raw: bytes, *, machine: bool, parsed: Message | None = None
+) -> BounceReport:
     """Decide whether ``msg`` reports a delivery failure and collect the failed recipients.
 
     ``machine`` says the message already carries machine markers (empty Return-Path,
     Auto-Submitted, a report content type): free-text cues count only then, so a person
     writing "your mail to bob@example.com was rejected" is not taken for a bounce.
+    ``parsed``: ``raw`` parsed with compat32, if the caller has it (for flufl.bounce).
     """
     facts = _Facts()
     text = all_text(msg)
-    own = _own_addresses(msg)
     verdict = _structured(msg, text, facts)
     if verdict is False:
         return BounceReport(False, evidence=tuple(facts.evidence), success_report=True)
@@ -264,7 +444,8 @@ def detect_bounce(msg: Message, raw: bytes, *, machine: bool) -> BounceReport:
     signals = _signals(msg, subject, machine)
     if verdict is None and not signals:
         return BounceReport(False)
-    temporary, permanent = flufl_failures(raw) if verdict is None else ((), ())
+    own = _own_addresses(msg)
+    temporary, permanent = flufl_failures(raw, parsed) if verdict is None else ((), ())
     if verdict is None and not permanent and not temporary and not _strong(signals, msg):
         return BounceReport(False)
     if verdict is None:
@@ -325,21 +506,20 @@ def _strong(signals: list[str], msg: Message) -> bool:
     """A signal beyond the subject, or a bounce subject with the returned original attached."""
     if any(not s.startswith("bounce subject") for s in signals):
         return True
-    if _FORWARDED_DAEMON.search(all_text(msg)[:20_000]):
+    if _FORWARDED_DAEMON.search(caseless(all_text(msg)[:20_000])):
         return True  # a person forwarded an MTA's report to us
     return any(content_type(p) in {"message/rfc822", "text/rfc822-headers"} for p in walk(msg))
 
 
 def _failure_text(text: str) -> bool:
     """The text reads like a delivery failure: a cue phrase or an SMTP status code."""
-    return bool(_FAILURE_CUES.search(text) or _STATUS.search(text) or _SMTP_CODE.search(text))
+    return bool(
+        _FAILURE_CUES.search(caseless(text)) or _STATUS.search(text) or _SMTP_CODE.search(text)
+    )
 
 
 def _looks_like_report(msg: Message) -> bool:
-    try:
-        return bool(msg.get_content_type() == "multipart/report")
-    except Exception:
-        return False
+    return content_type(msg) == "multipart/report"
 
 
 def _first(values: list[str]) -> str | None:
@@ -364,25 +544,30 @@ def _own_addresses(msg: Message) -> set[str]:
 
 def _text_recipients(text: str, own: set[str]) -> list[str]:
     """Failed recipients read from free text: cue lines first, then the original's To."""
-    lines = _unfold(text).split("\n")
+    unfolded = _unfold(text)
+    lines = unfolded.split("\n")
+    lowered = caseless(unfolded).split("\n")  # line for line: caseless keeps every offset
     ordered: list[str] = []
     for index, line in enumerate(lines):
-        if _HEADERISH.search(line):
+        low = lowered[index]
+        if _HEADERISH.search(low):
             continue
-        if _FAILURE_CUES.search(line) or _STATUS.search(line) or _SMTP_CODE.search(line):
+        if _FAILURE_CUES.search(low) or _STATUS.search(line) or _SMTP_CODE.search(line):
             window = lines[max(0, index - 1) : index + 3]
             ordered.extend(_candidates(window, own))
     if not ordered:
         ordered.extend(_original_to(lines, own))
     if not ordered:
-        ordered.extend(_candidates([ln for ln in lines if not _HEADERISH.search(ln)], own))
+        ordered.extend(
+            _candidates([ln for ln in lines if not _HEADERISH.search(caseless(ln))], own)
+        )
     return list(dict.fromkeys(ordered))[:5]
 
 
 def _candidates(lines: list[str], own: set[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
-        if _HEADERISH.search(line):
+        if _HEADERISH.search(caseless(line)):
             continue
         for match in _ADDRESS.findall(line):
             addr = normalised(match.strip(".-"))
@@ -394,7 +579,7 @@ def _candidates(lines: list[str], own: set[str]) -> list[str]:
 def _original_to(lines: list[str], own: set[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
-        if re.match(r"^\s*(?:to|cc)\s*:", line, re.IGNORECASE):
+        if _ORIGINAL_RECIPIENT_LINE.match(line):
             out.extend(_candidates([line.split(":", 1)[1]], own))
     return out
 
@@ -402,14 +587,14 @@ def _original_to(lines: list[str], own: set[str]) -> list[str]:
 def _kind(facts: _Facts, text: str) -> str:
     """Hard unless only temporary failures were found or the text says it will retry."""
     if facts.hard:
-        if not facts.soft and _SOFT_CUES.search(text) and not _permanent_code(text):
+        if not facts.soft and _SOFT_CUES.search(caseless(text)) and not _permanent_code(text):
             facts.evidence.append("report says delivery is delayed / will be retried")
             return "soft"
         return "hard"
     if facts.soft:
         return "soft"
-    return "soft" if _SOFT_CUES.search(text) and not _permanent_code(text) else "hard"
+    return "soft" if _SOFT_CUES.search(caseless(text)) and not _permanent_code(text) else "hard"
 
 
 def _permanent_code(text: str) -> bool:
-    return bool(re.search(r"\b5\.\d{1,3}\.\d{1,3}\b|(?<![\d.])5\d\d[ -]", text))
+    return bool(_PERMANENT_CODE.search(text))

@@ -13,13 +13,22 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
 from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
 from worker.core.intent import intent_text, privacy_intent, unsubscribe_hits
-from worker.core.message import addresses_in, header, headers, own_text, parse_bytes
+from worker.core.message import (
+    addresses_in,
+    header,
+    headers,
+    memo_scope,
+    own_text,
+    parse_checked,
+    plain_mime,
+)
 from worker.core.quotes import strip_quotes
 from worker.core.signals import (
     authentication_failed,
@@ -74,17 +83,34 @@ class Classification:
 
 @dataclass(frozen=True)
 class _Context:
-    """Facts shared by every rule, computed once."""
+    """Facts shared by every rule, computed once (the body only when a rule reads it)."""
 
     msg: Message
     raw: bytes
+    parsed: Message | None
     sender: str | None
     subject: str
-    body: str
     markers: tuple[str, ...]
     tokens: tuple[str, ...]
     authentication_failed: bool
     message_id: str | None
+
+    @property
+    def body(self) -> str:
+        """The sender's own words: reports and bounces are decided without them."""
+        return _lazy(self, "body", lambda: strip_quotes(own_text(self.msg)))
+
+    @property
+    def intent(self) -> str:
+        return _lazy(self, "intent", lambda: intent_text(self.body))
+
+
+def _lazy(ctx: _Context, name: str, compute: Callable[[], str]) -> str:
+    """Compute a context fact on first use (the dataclass is frozen; its dict is not)."""
+    cache: dict[str, str] = ctx.__dict__.setdefault("_lazy", {})
+    if name not in cache:
+        cache[name] = compute()
+    return cache[name]
 
 
 def classify(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Classification:
@@ -94,8 +120,9 @@ def classify(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Classificatio
             MessageClass.OTHER, 0.0, (f"message is {len(raw)} bytes, over the {max_bytes} limit",)
         )
     try:
-        msg = parse_bytes(raw)
-        return _classify(msg, raw)
+        msg, parsed = parse_checked(raw)
+        # flufl.bounce may read msg itself only if it reads as compat32's parse would
+        return _classify(msg, raw, msg if parsed and plain_mime(msg) else None)
     except Exception as exc:  # the contract: every input gets an answer
         return Classification(
             MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)
@@ -116,8 +143,14 @@ def classify_message(msg: EmailMessage | Message) -> Classification:
         )
 
 
-def _classify(msg: Message, raw: bytes) -> Classification:
-    ctx = _context(msg, raw)
+def _classify(msg: Message, raw: bytes, parsed: Message | None = None) -> Classification:
+    """``parsed``: ``raw`` parsed with compat32 when ``msg`` is exactly that (for flufl)."""
+    with memo_scope():
+        return _decide(msg, raw, parsed)
+
+
+def _decide(msg: Message, raw: bytes, parsed: Message | None) -> Classification:
+    ctx = _context(msg, raw, parsed)
     for rule in (_complaint, _bounce, _auto_reply, _privacy, _unsubscribe):
         result = rule(ctx)
         if result is not None:
@@ -125,20 +158,19 @@ def _classify(msg: Message, raw: bytes) -> Classification:
     return _finish(ctx, _other(ctx))
 
 
-def _context(msg: Message, raw: bytes) -> _Context:
+def _context(msg: Message, raw: bytes, parsed: Message | None) -> _Context:
     from_addresses = addresses_in(headers(msg, "From"))
     sender = from_addresses[0] if from_addresses else None
     domain = sender.rpartition("@")[2] if sender else None
     failed, auth_evidence = authentication_failed(msg, domain)
     message_id = header(msg, "Message-ID").strip() or None
     markers = machine_markers(msg) + ([auth_evidence] if auth_evidence else [])
-    body = strip_quotes(own_text(msg))
     return _Context(
         msg,
         raw,
+        parsed,
         sender,
         header(msg, "Subject"),
-        body,
         tuple(markers),
         tokens(msg),
         failed,
@@ -178,7 +210,7 @@ def _complaint(ctx: _Context) -> Classification | None:
 
 
 def _bounce(ctx: _Context) -> Classification | None:
-    report: BounceReport = detect_bounce(ctx.msg, ctx.raw, machine=_machine(ctx))
+    report: BounceReport = detect_bounce(ctx.msg, ctx.raw, machine=_machine(ctx), parsed=ctx.parsed)
     if not report.is_bounce:
         if report.success_report:
             return Classification(MessageClass.OTHER, 0.95, report.evidence, machine=True)
@@ -216,7 +248,7 @@ def _auto_reply(ctx: _Context) -> Classification | None:
 
 
 def _privacy(ctx: _Context) -> Classification | None:
-    text = intent_text(ctx.body)
+    text = ctx.intent
     intent = privacy_intent(ctx.subject, text)
     if not intent.kinds:
         return None
@@ -238,7 +270,7 @@ def _privacy(ctx: _Context) -> Classification | None:
 
 
 def _unsubscribe(ctx: _Context) -> Classification | None:
-    text = intent_text(ctx.body)
+    text = ctx.intent
     hits = unsubscribe_hits(ctx.subject, text)
     evidence = [h.evidence() for h in hits[:3]]
     if not hits and sent_to_unsubscribe_address(ctx.msg) and _short_statement(text):

@@ -29,6 +29,7 @@ _FEEDBACK_TYPE = re.compile(r"^feedback-type\s*:\s*([\w-]+)", re.IGNORECASE | re
 _RCPT_TO = re.compile(r"^original-rcpt-to\s*:\s*<?([^>\s]+)>?", re.IGNORECASE | re.MULTILINE)
 _ORIGINAL_TO = re.compile(r"^to\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _LIST_UNSUB = re.compile(r"^list-unsubscribe\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_JMRP_RECIPIENT = re.compile(r"^x-hmxmroriginalrecipient\s*:\s*(\S+)", re.I | re.M)
 _REDACTED = re.compile(r"^(?:x+|\*+|redacted|removed|hidden|anonymi[sz]ed)$", re.IGNORECASE)
 #: feedback types after which we stop promotional mail to the complainant
 SUPPRESSING_TYPES = frozenset({"abuse", "opt-out", "optout", "fraud"})
@@ -158,7 +159,7 @@ def _ses_complaint(msg: Message) -> Complaint | None:
 def _jmrp(msg: Message) -> Complaint | None:
     """Microsoft's JMRP: the original attached, the recipient in X-HmXmrOriginalRecipient."""
     original = _original_headers(msg)
-    found = re.findall(r"^x-hmxmroriginalrecipient\s*:\s*(\S+)", original, re.I | re.M)
+    found = _JMRP_RECIPIENT.findall(original)
     if not found:
         return None
     addresses = tuple(a for a in (normalised(v) for v in found) if a)

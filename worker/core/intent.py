@@ -9,6 +9,7 @@ inside a conditional ("to unsubscribe, click…"), a negation or a question is n
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ class PrivacyIntent:
 
 def fold(text: str) -> str:
     """Accent- and case-insensitive form used for all matching."""
+    if text.isascii():  # NFKD and combining marks change nothing; casefold is lower
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
@@ -71,8 +74,24 @@ def clean_subject(subject: str) -> str:
 
 
 def _compile(phrase: str) -> re.Pattern[str]:
+    r"""``(?<!\w)words(?!\w)``, written with the look-behind after the first character.
+
+    Same matches, but a pattern that starts with a literal lets ``re`` jump from one
+    occurrence of it to the next instead of testing the look-behind at every offset.
+    """
     body = r"\s+".join(re.escape(part) for part in phrase.split())
-    return re.compile(rf"(?<!\w){body}(?!\w)")
+    return re.compile(rf"{_behind(phrase)}{body[len(re.escape(phrase[0])) :]}(?!\w)")
+
+
+def _behind(word: str) -> str:
+    """The first character of ``word`` followed by "no word character before it"."""
+    first = re.escape(word[0])
+    return f"{first}(?<!\\w{first})"
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    r"""``(?<!\w)(?:w1|w2|…)`` with each look-behind after the first character (see above)."""
+    return "(?:" + "|".join(_behind(w) + re.escape(w[1:]) for w in words) + ")"
 
 
 _KEYWORD_RES = [(_compile(p), p, lang) for lang, ps in KEYWORDS.items() for p in ps]
@@ -83,14 +102,58 @@ _PRIVACY_RES = [
     for lang, ps in by_lang.items()
     for p in ps
 ]
-_LAW_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in LAW_REFERENCES) + r")(?!\w)")
-_DATA_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in PERSONAL_DATA) + r")")
+
+
+def _phrase_index(phrases: list[str]) -> dict[str, tuple[tuple[int, frozenset[str]], ...]]:
+    """Positions of ``phrases`` by their longest word, with all their words.
+
+    Every word (``\\w+`` run) of a phrase is a whole word of any text the phrase matches:
+    inside the phrase it is bounded by the phrase's own non-word characters or the
+    ``\\s+`` between its parts, and at its ends by the ``(?<!\\w)``/``(?!\\w)`` guards. So
+    only phrases whose words all occur in the text need their pattern run.
+    """
+    index: dict[str, list[tuple[int, frozenset[str]]]] = {}
+    for position, phrase in enumerate(phrases):
+        words = _WORD.findall(phrase)
+        key = max(words, key=len) if words else ""
+        index.setdefault(key, []).append((position, frozenset(words)))
+    return {key: tuple(entries) for key, entries in index.items()}
+
+
+_KEYWORD_INDEX = _phrase_index([p for _rx, p, _l in _KEYWORD_RES])
+_STRONG_INDEX = _phrase_index([p for _rx, p, _l in _STRONG_RES])
+_PRIVACY_INDEX = _phrase_index([p for _rx, p, _l, _k in _PRIVACY_RES])
+
+
+@functools.lru_cache(maxsize=16)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text))
+
+
+def _candidates(index: dict[str, tuple[tuple[int, frozenset[str]], ...]], text: str) -> list[int]:
+    """Positions, in order, of the phrases whose words all occur in ``text``."""
+    words = _words(text)
+    found = [
+        position
+        for key, entries in index.items()
+        if not key or key in words
+        for position, needed in entries
+        if needed <= words
+    ]
+    found.sort()
+    return found
+
+
+_LAW_RE = re.compile(_alternation(LAW_REFERENCES) + r"(?!\w)")
+_DATA_RE = re.compile(_alternation(PERSONAL_DATA))
 _ARTICLE_RE = re.compile(
     r"(?:art(?:icle|ikel|iculo|igo|icolo|icolul|ikla|\.)?|clan[a-z]*|cl\.|arthro)\s*(\d{1,2})\b"
 )
 _ARTICLE_KIND = {"15": "access", "16": "rectification", "17": "erasure", "21": "objection"}
-_FOOTER_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in FOOTER_CUES) + r")(?!\w)")
-_NEGATION_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in NEGATIONS) + r")(?!\w)")
+_FOOTER_RE = re.compile(_alternation(FOOTER_CUES) + r"(?!\w)")
+_NEGATION_RE = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
+#: any keyword at all: one pass instead of one per keyword (only "is there one" is asked)
+_ANY_KEYWORD_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEYWORD_RES))
 
 
 def intent_text(body: str) -> str:
@@ -101,9 +164,7 @@ def intent_text(body: str) -> str:
 
 def _is_footer(line: str) -> bool:
     """A line that tells how to unsubscribe is boilerplate, not a request."""
-    if not any(rx.search(line) for rx, _p, _l in _KEYWORD_RES):
-        return False
-    return bool(_FOOTER_RE.search(line))
+    return bool(_FOOTER_RE.search(line)) and bool(_ANY_KEYWORD_RE.search(line))
 
 
 def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
@@ -124,9 +185,12 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
 
 def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
     found: list[Hit] = []
-    tables = [(_STRONG_RES, True)] if strong_only else [(_STRONG_RES, True), (_KEYWORD_RES, False)]
-    for table, strong in tables:
-        for rx, phrase, lang in table:
+    tables = [(_STRONG_RES, _STRONG_INDEX, True)]
+    if not strong_only:
+        tables.append((_KEYWORD_RES, _KEYWORD_INDEX, False))
+    for table, index, strong in tables:
+        for position in _candidates(index, text):
+            rx, phrase, lang = table[position]
             for match in rx.finditer(text):
                 if _negated(text, match.start()) or (strong_only and _in_question(text, match)):
                     continue
@@ -155,7 +219,8 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
     text = f"{fold(clean_subject(subject))}\n{body_text}"
     kinds: list[str] = []
     hits: list[Hit] = []
-    for rx, phrase, lang, kind in _PRIVACY_RES:
+    for position in _candidates(_PRIVACY_INDEX, text):
+        rx, phrase, lang, kind = _PRIVACY_RES[position]
         match = rx.search(text)
         if match and not _negated(text, match.start()):
             hits.append(Hit(phrase, lang, "body", True))

@@ -10,16 +10,21 @@ so one huge attachment cannot stall the worker.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import email.policy
 import email.utils
 import functools
-from collections.abc import Iterable, Iterator
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
+import io
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from email import errors
+from email.message import Message
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from worker.core.addresses import normalise
+from worker.core.headers_text import render
 from worker.errors import InvalidAddress
 
 #: how much decoded body text any one reader looks at; intent lives in the first lines
@@ -31,49 +36,453 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
 
-#: headers whose values repeat across messages and are read again and again per message
-_CACHED = frozenset({"content-type", "content-transfer-encoding", "content-disposition",
-                     "mime-version", "auto-submitted", "precedence"})  # fmt: skip
+_STATE = threading.local()
+_Key = tuple[str, int, object]
+
+
+@contextlib.contextmanager
+def memo_scope() -> Iterator[None]:
+    """Within the block, derived values (decoded headers, texts, parts) are computed once
+    per message part. The classifier reads the same ones from many rules; outside a
+    scope every call computes afresh, so a caller that changes a message never sees a
+    stale value."""
+    previous = getattr(_STATE, "memo", None)
+    _STATE.memo = {}
+    try:
+        yield
+    finally:
+        _STATE.memo = previous
+
+
+def _memo_get(kind: str, part: object, extra: object = None) -> tuple[_Key, Any]:
+    """(key, cached value or _MISSING); the key is None outside a memo scope."""
+    memo: dict[_Key, tuple[object, Any]] | None = getattr(_STATE, "memo", None)
+    if memo is None:
+        return (kind, 0, None), _MISSING
+    key = (kind, id(part), extra)
+    entry = memo.get(key)
+    if entry is not None and entry[0] is part:
+        return key, entry[1]
+    return key, _MISSING
+
+
+def _memo_put(key: _Key, part: object, value: Any) -> None:
+    memo: dict[_Key, tuple[object, Any]] | None = getattr(_STATE, "memo", None)
+    if memo is not None:
+        memo[key] = (part, value)
+
+
+_MISSING: Any = object()
+_T = TypeVar("_T")
+
+
+def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
+    """``compute(part)``, once per part within a :func:`memo_scope` (every time outside)."""
+    key, hit = _memo_get(kind, part)
+    if hit is _MISSING:
+        hit = compute(part)
+        _memo_put(key, part, hit)
+    return cast(_T, hit)
+
+
+_TOKEN = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
+#: MIME headers whose plain shapes compat32 reads as the modern policy does (the same
+#: type, parameters and boundary); for any other shape the modern policy's rendering is
+#: what the original classifier's parser and MIME lookups saw, so that is what is served
+_PLAIN_MIME = {
+    "content-type": re.compile(
+        rf"[ \t]*{_TOKEN}/{_TOKEN}[ \t]*"
+        rf"(?:;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\x00-\x1f\x7f-\uffff]*\")[ \t]*)*"
+    ),
+    "content-disposition": re.compile(
+        rf"[ \t]*{_TOKEN}[ \t]*"
+        rf"(?:;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\x00-\x1f\x7f-\uffff]*\")[ \t]*)*"
+    ),
+    "content-transfer-encoding": re.compile(r"[A-Za-z0-9\-]+"),
+}
+
+
+def _plain_mime(name: str, value: Any) -> bool:
+    lname = name.lower()
+    if lname not in _PLAIN_MIME:
+        return True
+    if not isinstance(value, str):
+        return False
+    if len(value) > 1024:  # not remembered
+        return _PLAIN_MIME[lname].fullmatch(value) is not None
+    return _plain_mime_value(lname, value)
 
 
 @functools.lru_cache(maxsize=1024)
-def _fetch(name: str, value: str) -> Any:
-    return email.policy.default.header_fetch_parse(name, value)
+def _plain_mime_value(lname: str, value: str) -> bool:
+    return _PLAIN_MIME[lname].fullmatch(value) is not None
 
 
-class _CachingPolicy(email.policy.EmailPolicy):
-    """The modern policy, with each header parsed once instead of at every ``get()``.
+class _Policy(email.policy.Compat32):
+    """compat32, except that an unusual MIME header reads as the modern policy renders it.
 
-    The classifier asks for the same headers (Content-Type above all) many times per
-    message; the standard policy re-parses the header text on every access, which was
-    the largest single cost of classification. Parsed headers are immutable, so a cache
-    keyed by the raw text returns what a fresh parse would. Only headers whose values
-    recur are cached, and the cache is small, so memory stays flat in the backlog size.
+    The classifier used to parse with the modern policy, whose parser and MIME lookups
+    (type, boundary, charset, transfer encoding) read the registry's rendering of these
+    headers. For plain values that is the raw text; for odd ones (stray quotes, folds,
+    RFC 2231, comments, 8-bit bytes) it can differ, and the structure with it.
     """
 
-    def header_fetch_parse(self, name: str, value: str) -> Any:
-        if hasattr(value, "name"):  # already a parsed header object
-            return value
-        if name.lower() not in _CACHED:  # unique per message (Message-ID, Date…): no reuse
-            return email.policy.default.header_fetch_parse(name, value)
-        try:
-            return _fetch(name, value)
-        except TypeError:  # an unhashable value: parse it the ordinary way
-            return email.policy.default.header_fetch_parse(name, value)
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if not _plain_mime(name, value) and isinstance(value, str):
+            return render(name, value)
+        return super().header_fetch_parse(name, value)
 
 
-_POLICY = _CachingPolicy()
+_POLICY = _Policy()
 
 
-def parse_bytes(raw: bytes) -> EmailMessage:
-    """Parse ``raw`` with the modern policy; malformed input becomes defects, not errors."""
+def plain_mime(msg: Message) -> bool:
+    """True when every part's MIME headers are plain: ``msg`` then reads exactly as a
+    compat32 parse of the same bytes would (what flufl.bounce expects to be given)."""
+    try:  # every part, as flufl walks them (no depth cap)
+        return all(
+            _plain_mime(name, value) for part in msg.walk() for name, value in part.raw_items()
+        )
+    except RecursionError:  # absurd nesting: let flufl parse the bytes itself
+        return False
+
+
+def parse_bytes(raw: bytes) -> Message:
+    """Parse ``raw`` (compat32: raw header strings, read through :func:`headers`).
+
+    Malformed input becomes defects, not errors. Header values are decoded only when
+    read, by :func:`headers`, exactly as the modern policy would show them.
+    """
+    return parse_checked(raw)[0]
+
+
+def parse_checked(raw: bytes) -> tuple[Message, bool]:
+    """:func:`parse_bytes`, and whether the parser took it (False: the fallback message)."""
     try:
-        msg = BytesParser(policy=_POLICY).parsebytes(raw)
+        fast = _parse_single_part(raw)
+        if fast is not None:
+            return fast, True
+        return _LineParser(raw).parse(), True
     except Exception:  # the parser is lenient, but never trust that for hostile input
-        msg = EmailMessage()
+        msg = Message()
         msg.set_payload(raw.decode("latin-1"))
-    assert isinstance(msg, EmailMessage)
+        return msg, False
+
+
+#: a hint (only a hint: the real test is below) that the message is multipart or message/*
+_COMPOSITE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
+#: the feed parser's header-or-continuation line test (email.feedparser.headerRE)
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+
+
+def _parse_single_part(raw: bytes) -> Message | None:
+    """What ``BytesParser(policy=compat32)`` builds for a plain single-part message, or
+    None for anything else (multipart, message/*, a Unix From line, header defects).
+
+    Such a message is its header lines and, after the first empty line, one string
+    payload; the feed parser reaches the same result line by line, several times slower.
+    test_headers_text.py compares the two on the corpus and on mangled messages.
+    """
+    if _COMPOSITE.search(raw, 0, 16384):  # most likely multipart: not worth the try
+        return None
+    text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
+    policy = _POLICY
+    fields: list[tuple[str, str]] = []
+    current: list[str] = []
+    pos = 0
+    for line in io.StringIO(text, newline=""):  # split at \r\n, \r and \n, as the parser
+        if not _HEADER_LINE.match(line):
+            if line[0] not in "\r\n":
+                return None  # a body line without the empty separator line: a defect
+            pos += len(line)
+            break
+        first = line[0]
+        if first in " \t":
+            if not current:
+                return None  # the first header line is a continuation: a defect
+            current.append(line)
+        elif first == ":" or line.startswith("From "):
+            return None  # a header without a name, or an envelope line
+        else:
+            if current:
+                fields.append(policy.header_source_parse(current))
+            current = [line]
+        pos += len(line)
+    else:
+        return None  # no body at all: leave the corner cases to the parser
+    if current:
+        fields.append(policy.header_source_parse(current))
+    msg = Message(policy=policy)
+    for name, value in fields:
+        msg.set_raw(name, value)
+    if msg.get_content_maintype() in {"multipart", "message"}:
+        return None
+    msg.set_payload(text[pos:])
     return msg
+
+
+_NLCRE = re.compile(r"\r\n|\r|\n")
+_NLCRE_EOL = re.compile(r"(\r\n|\r|\n)\Z")
+_NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
+
+
+class _LineParser:
+    """``BytesParser(policy=compat32).parsebytes``, for a message that is all there.
+
+    A port of ``email.feedparser.FeedParser._parsegen`` (Python 3.11) with its input as
+    a list of lines instead of a stream fed in chunks: the same steps, defects and
+    results (test_headers_text.py compares the two on mangled messages), without the
+    generator and buffer machinery that made parsing a multipart report cost more than
+    classifying it.
+    """
+
+    def __init__(self, raw: bytes) -> None:
+        text = raw.decode("ascii", "surrogateescape")
+        self._lines = io.StringIO(text, newline="").readlines()
+        self._pos = 0
+        self._pushed_empty = False
+        self._eof: list[tuple[tuple[str, ...], Callable[[str], Any]]] = []
+        self._eof_prefixes: tuple[str, ...] = ()
+        self._stack: list[Message] = []
+        self._cur: Message | None = None
+        self._last: Message | None = None
+        self._policy = _POLICY
+
+    def parse(self) -> Message:
+        self._parsegen()
+        root = self._pop()
+        if root.get_content_maintype() == "multipart" and not root.is_multipart():
+            self._defect(root, errors.MultipartInvariantViolationDefect())
+        return root
+
+    # -- the input: BufferedSubFile ---------------------------------------------------
+    def _readline(self) -> str:
+        if self._pushed_empty:  # an "" pushed back reads as one false end of input
+            self._pushed_empty = False
+            return ""
+        if self._pos >= len(self._lines):
+            return ""
+        line = self._lines[self._pos]
+        # every false end of input starts with its prefix: test that first, in C
+        if self._eof_prefixes and line.startswith(self._eof_prefixes):
+            for _prefix, at_eof in self._eof:
+                if at_eof(line):
+                    return ""
+        self._pos += 1
+        return line
+
+    def _push_eof(self, prefix: tuple[str, ...], at_eof: Callable[[str], Any]) -> None:
+        self._eof.append((prefix, at_eof))
+        self._eof_prefixes = tuple(p for prefix, _m in self._eof for p in prefix)
+
+    def _pop_eof(self) -> None:
+        self._eof.pop()
+        self._eof_prefixes = tuple(p for prefix, _m in self._eof for p in prefix)
+
+    def _unreadline(self, line: str) -> None:
+        """Push back ``line``, which is always the line just read (or "" if none was)."""
+        if line == "":
+            self._pushed_empty = True
+        else:
+            self._pos -= 1
+
+    def _rest(self) -> list[str]:
+        """Lines up to the end of input or the first false end (what a read loop gets)."""
+        if self._pushed_empty:
+            self._pushed_empty = False
+            return []
+        start = end = self._pos
+        lines, prefixes = self._lines, self._eof_prefixes
+        while end < len(lines):
+            line = lines[end]
+            if (
+                prefixes
+                and line.startswith(prefixes)
+                and any(at_eof(line) for _prefix, at_eof in self._eof)
+            ):
+                break
+            end += 1
+        self._pos = end
+        return lines[start:end]
+
+    # -- the message stack ------------------------------------------------------------
+    def _defect(self, msg: Message, defect: errors.MessageDefect) -> None:
+        self._policy.handle_defect(msg, defect)
+
+    def _new(self) -> Message:
+        msg = Message(policy=self._policy)
+        if self._cur is not None and self._cur.get_content_type() == "multipart/digest":
+            msg.set_default_type("message/rfc822")
+        if self._stack:
+            self._stack[-1].attach(msg)
+        self._stack.append(msg)
+        self._cur = self._last = msg
+        return msg
+
+    def _pop(self) -> Message:
+        msg = self._stack.pop()
+        self._cur = self._stack[-1] if self._stack else None
+        return msg
+
+    # -- _parsegen --------------------------------------------------------------------
+    def _parsegen(self) -> None:
+        cur = self._new()
+        header_lines = []
+        while True:
+            line = self._readline()
+            if line == "":
+                break
+            if not _HEADER_LINE.match(line):
+                if not _NLCRE.match(line):
+                    self._defect(cur, errors.MissingHeaderBodySeparatorDefect())
+                    self._unreadline(line)
+                break
+            header_lines.append(line)
+        self._parse_headers(cur, header_lines)
+        ctype = cur.get_content_type()  # fixed from here on (get_content_maintype splits it)
+        maintype = ctype.split("/")[0]
+        if ctype == "message/delivery-status":
+            while True:
+                self._push_eof(("\r", "\n"), _NLCRE.match)
+                self._parsegen()
+                self._pop()
+                self._pop_eof()
+                self._readline()
+                line = self._readline()
+                if line == "":
+                    break
+                self._unreadline(line)
+            return
+        if maintype == "message":
+            self._parsegen()
+            self._pop()
+            return
+        if maintype == "multipart":
+            self._multipart(cur)
+            return
+        cur.set_payload("".join(self._rest()))
+
+    def _multipart(self, cur: Message) -> None:
+        boundary = cur.get_boundary()
+        if boundary is None:
+            self._defect(cur, errors.NoBoundaryInMultipartDefect())
+            cur.set_payload("".join(self._rest()))
+            return
+        cte = str(cur.get("content-transfer-encoding", "8bit")).lower()
+        if cte not in ("7bit", "8bit", "binary"):
+            self._defect(cur, errors.InvalidMultipartContentTransferEncodingDefect())
+        separator = "--" + boundary
+        boundaryre = re.compile(
+            "(?P<sep>"
+            + re.escape(separator)
+            + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+        )
+        capturing_preamble = True
+        preamble: list[str] = []
+        linesep: Any = False
+        close_boundary_seen = False
+        while True:
+            line = self._readline()
+            if line == "":
+                break
+            mo = boundaryre.match(line)
+            if mo:
+                if mo.group("end"):
+                    close_boundary_seen = True
+                    linesep = mo.group("linesep")
+                    break
+                if capturing_preamble:
+                    if preamble:
+                        lastline = preamble[-1]
+                        eolmo = _NLCRE_EOL.search(lastline)
+                        if eolmo:
+                            preamble[-1] = lastline[: -len(eolmo.group(0))]
+                        cur.preamble = "".join(preamble)
+                    capturing_preamble = False
+                    self._unreadline(line)
+                    continue
+                while True:
+                    line = self._readline()
+                    mo = boundaryre.match(line)
+                    if not mo:
+                        self._unreadline(line)
+                        break
+                self._push_eof((separator,), boundaryre.match)
+                self._parsegen()
+                last = self._last
+                assert last is not None
+                if last.get_content_maintype() == "multipart":
+                    epilogue = last.epilogue
+                    if epilogue == "":
+                        last.epilogue = None
+                    elif epilogue is not None:
+                        mo = _NLCRE_EOL.search(epilogue)
+                        if mo:
+                            last.epilogue = epilogue[: -len(mo.group(0))]
+                else:
+                    payload = last._payload  # type: ignore[attr-defined]
+                    if isinstance(payload, str):
+                        mo = _NLCRE_EOL.search(payload)
+                        if mo:
+                            last._payload = payload[: -len(mo.group(0))]  # type: ignore[attr-defined]
+                self._pop_eof()
+                self._pop()
+                self._last = self._cur
+            else:
+                assert capturing_preamble
+                preamble.append(line)
+        if capturing_preamble:
+            self._defect(cur, errors.StartBoundaryNotFoundDefect())
+            cur.set_payload("".join(preamble))
+            self._rest()
+            cur.epilogue = ""
+            return
+        if not close_boundary_seen:
+            self._defect(cur, errors.CloseBoundaryNotFoundDefect())
+            return
+        epilogue_lines = [""] if linesep else []
+        epilogue_lines += self._rest()
+        if epilogue_lines:
+            firstline = epilogue_lines[0]
+            bolmo = _NLCRE_BOL.match(firstline)
+            if bolmo:
+                epilogue_lines[0] = firstline[len(bolmo.group(0)) :]
+        cur.epilogue = "".join(epilogue_lines)
+
+    def _parse_headers(self, cur: Message, lines: list[str]) -> None:
+        lastheader = ""
+        lastvalue: list[str] = []
+        for lineno, line in enumerate(lines):
+            if line[0] in " \t":
+                if not lastheader:
+                    self._defect(cur, errors.FirstHeaderLineIsContinuationDefect(line))
+                    continue
+                lastvalue.append(line)
+                continue
+            if lastheader:
+                cur.set_raw(*self._policy.header_source_parse(lastvalue))
+                lastheader, lastvalue = "", []
+            if line.startswith("From "):
+                if lineno == 0:
+                    mo = _NLCRE_EOL.search(line)
+                    if mo:
+                        line = line[: -len(mo.group(0))]
+                    cur.set_unixfrom(line)
+                    continue
+                if lineno == len(lines) - 1:
+                    # pushed back in front of what follows (the separator line is gone)
+                    self._lines.insert(self._pos, line)
+                    return
+                cur.defects.append(errors.MisplacedEnvelopeHeaderDefect(line))
+                continue
+            i = line.find(":")
+            if i == 0:
+                cur.defects.append(errors.InvalidHeaderDefect("Missing header name."))
+                continue
+            lastheader = line[:i]
+            lastvalue = [line]
+        if lastheader:
+            cur.set_raw(*self._policy.header_source_parse(lastvalue))
 
 
 def header(msg: Message, name: str) -> str:
@@ -84,10 +493,26 @@ def header(msg: Message, name: str) -> str:
 
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
-    try:
-        found = msg.get_all(name) or []
-    except Exception:
-        found = []
+    key, hit = _memo_get("headers", msg, name.lower())
+    if hit is not _MISSING:
+        return list(hit)
+    out = _headers(msg, name)
+    _memo_put(key, msg, tuple(out))
+    return out
+
+
+def _headers(msg: Message, name: str) -> list[str]:
+    if isinstance(msg.policy, email.policy.EmailPolicy):
+        try:
+            found = msg.get_all(name) or []
+        except Exception:
+            found = []
+    else:
+        raw = memoized("header_index", msg, _header_index).get(name.lower(), ())
+        try:
+            found = [_render(k, v) for k, v in raw]
+        except Exception:  # as the modern policy's get_all would raise: nothing
+            found = []
     out: list[str] = []
     for value in found:
         try:
@@ -98,8 +523,32 @@ def headers(msg: Message, name: str) -> list[str]:
     return out
 
 
+def _header_index(msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """Raw headers by lower-case name, in order."""
+    index: dict[str, list[tuple[str, Any]]] = {}
+    for name, value in msg.raw_items():
+        index.setdefault(name.lower(), []).append((name, value))
+    return {name: tuple(values) for name, values in index.items()}
+
+
+def _render(name: str, value: Any) -> Any:
+    """A raw compat32 value as the modern policy shows it (objects stay as they are)."""
+    if isinstance(value, str) and not hasattr(value, "name"):
+        return render(name, value)
+    return value
+
+
+def rendered_items(msg: Message) -> list[tuple[str, str]]:
+    """Every header as ``(name, text)``, as the modern policy's ``items()`` shows them."""
+    if isinstance(msg.policy, email.policy.EmailPolicy):
+        return [(k, str(v)) for k, v in msg.items()]
+    return [(k, str(_render(k, v))) for k, v in msg.raw_items()]
+
+
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
+    if not isinstance(msg.policy, email.policy.EmailPolicy):
+        return name.lower() in memoized("header_index", msg, _header_index)
     try:
         return name in msg
     except Exception:
@@ -107,6 +556,12 @@ def has_header(msg: Message, name: str) -> bool:
 
 
 def normalised(raw: str) -> str | None:
+    """Normalised address, or None when it is not one (bounces quote plenty of junk)."""
+    return _normalised(raw) if len(raw) <= 320 else _normalised.__wrapped__(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised(raw: str) -> str | None:
     """Normalised address, or None when it is not one (bounces quote plenty of junk)."""
     try:
         return normalise(raw)
@@ -117,7 +572,7 @@ def normalised(raw: str) -> str | None:
 def addresses_in(values: Iterable[str]) -> tuple[str, ...]:
     """Normalised addresses from address-list header values, in order, without duplicates."""
     out: list[str] = []
-    for _name, addr in _getaddresses(list(values)):
+    for addr in _addr_specs(list(values)):
         norm = normalised(addr) if addr else None
         if norm and norm not in out:
             out.append(norm)
@@ -126,12 +581,35 @@ def addresses_in(values: Iterable[str]) -> tuple[str, ...]:
 
 def raw_addresses_in(values: Iterable[str]) -> tuple[str, ...]:
     """Address specs as written (not normalised): tokens live in case-sensitive local parts."""
-    return tuple(addr for _name, addr in _getaddresses(list(values)) if "@" in addr)
+    return tuple(addr for addr in _addr_specs(list(values)) if "@" in addr)
 
 
-def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
+_SIMPLE_ADDR = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+#: a list of plain mailboxes (``a@b``, ``Name <a@b>``), for which getaddresses is known
+#: to return just the addr-specs (test_headers_text.py compares the two)
+_SIMPLE_MAILBOXES = re.compile(
+    rf"[ \t]*(?:[A-Za-z0-9 \t]*<[ \t]*(?P<angle>{_SIMPLE_ADDR})[ \t]*>|(?P<bare>{_SIMPLE_ADDR}))"
+    rf"[ \t]*(?:,|$)"
+)
+
+
+def _addr_specs(values: list[str]) -> list[str]:
+    """The addr-spec of every address in ``values``, as ``email.utils.getaddresses``."""
+    joined = ", ".join(values)
+    fast: list[str] = []
+    pos = 0
+    while pos < len(joined):
+        match = _SIMPLE_MAILBOXES.match(joined, pos)
+        if match is None or match.end() == pos:
+            break
+        fast.append(match.group("angle") or match.group("bare"))
+        pos = match.end()
+    else:
+        if fast:
+            return fast
     try:
-        return email.utils.getaddresses(values)
+        return [addr for _name, addr in email.utils.getaddresses(values)]
     except Exception:
         return []
 
@@ -142,6 +620,14 @@ def decode_payload(part: Message, limit: int = TEXT_LIMIT) -> str:
     Unknown or lying charsets fall back to UTF-8, then Latin-1 (which never fails), so a
     request written in a badly labelled charset is still read.
     """
+    key, hit = _memo_get("payload", part, limit)
+    if hit is _MISSING:
+        hit = _decode_payload(part, limit)
+        _memo_put(key, part, hit)
+    return str(hit)
+
+
+def _decode_payload(part: Message, limit: int) -> str:
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -171,6 +657,13 @@ def _charset(part: Message) -> str | None:
         return None
     if not name:
         return None
+    return _codec_name(name) if len(name) <= 64 else _codec_name.__wrapped__(name)
+
+
+@functools.lru_cache(maxsize=512)
+def _codec_name(name: str) -> str | None:
+    """``codecs.lookup(name).name``, remembered: an unknown name is searched for afresh
+    (an import attempt) on every lookup, and spam repeats the same invented ones."""
     try:
         return codecs.lookup(name).name
     except LookupError:
@@ -179,14 +672,29 @@ def _charset(part: Message) -> str | None:
 
 def content_type(part: Message) -> str:
     """Lower-case content type; ``text/plain`` for anything unreadable (RFC 2045 default)."""
+    key, hit = _memo_get("ctype", part)
+    if hit is not _MISSING:
+        return str(hit)
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
-        return "text/plain"
+        ctype = "text/plain"
+    if "\n" in ctype or "\r" in ctype:  # a folded raw value: unfold as the modern policy does
+        ctype = ctype.replace("\r", "").replace("\n", "")
+    _memo_put(key, part, ctype)
+    return ctype
 
 
 def param(part: Message, name: str) -> str:
     """A Content-Type parameter such as ``report-type``, lower-cased."""
+    key, hit = _memo_get("param", part, name)
+    if hit is _MISSING:
+        hit = _param(part, name)
+        _memo_put(key, part, hit)
+    return str(hit)
+
+
+def _param(part: Message, name: str) -> str:
     try:
         value = part.get_param(name)
     except Exception:
@@ -216,11 +724,21 @@ def children(part: Message) -> list[Message]:
 
 def walk(part: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, depth-first, with a depth cap against hostile nesting."""
+    if depth == 0:
+        key, hit = _memo_get("walk", part)
+        if hit is _MISSING:
+            hit = tuple(_walk(part, 0))
+            _memo_put(key, part, hit)
+        return iter(hit)
+    return _walk(part, depth)
+
+
+def _walk(part: Message, depth: int) -> Iterator[Message]:
     yield part
     if depth >= 20:
         return
     for child in children(part):
-        yield from walk(child, depth + 1)
+        yield from _walk(child, depth + 1)
 
 
 def own_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
@@ -229,6 +747,14 @@ def own_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
     Attached messages (forwards, the original in a bounce) are not the writer's words
     and are left out, so a quoted newsletter footer cannot speak for the sender.
     """
+    key, hit = _memo_get("own_text", msg, limit)
+    if hit is _MISSING:
+        hit = _own_text(msg, limit)
+        _memo_put(key, msg, hit)
+    return str(hit)
+
+
+def _own_text(msg: Message, limit: int) -> str:
     plain: list[str] = []
     html: list[str] = []
     _collect_own(msg, plain, html, limit)
@@ -260,6 +786,14 @@ def all_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
     Bounces hide the failed address anywhere: in a delivery-status part, in the
     attached original's headers, in a free-text paragraph. Heuristics read all of it.
     """
+    key, hit = _memo_get("all_text", msg, limit)
+    if hit is _MISSING:
+        hit = _all_text(msg, limit)
+        _memo_put(key, msg, hit)
+    return str(hit)
+
+
+def _all_text(msg: Message, limit: int) -> str:
     chunks: list[str] = []
     size = 0
     for part in walk(msg):
@@ -287,16 +821,40 @@ def all_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
 
 def _header_block(msg: Message) -> str:
     try:
-        items = msg.items()
+        items = rendered_items(msg)
     except Exception:
         return ""
-    lines = []
-    for name, value in items:
-        try:
-            lines.append(f"{name}: {value}")
-        except Exception:
-            continue
-    return "\n".join(lines)
+    return "\n".join(f"{name}: {value}" for name, value in items)
+
+
+#: characters that ``re.IGNORECASE`` matches to an ASCII letter but ``str.lower`` does not
+#: map to one character (U+0130 lower-cases to two), checked in test_headers_text.py
+_CASELESS_CHARS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+
+
+def caseless(text: str) -> str:
+    """``text`` lower-cased so that a lower-case ASCII pattern *without* ``re.IGNORECASE``
+    matches it exactly where the pattern *with* the flag matches ``text``, at the same
+    offsets (case-insensitive alternations are many times slower in ``re``)."""
+    # the same texts are lowered by several detectors; only modest ones are remembered
+    return _caseless_cached(text) if len(text) <= _CACHE_TEXT else _caseless(text)
+
+
+_CACHE_TEXT = 64 * 1024
+
+
+@functools.lru_cache(maxsize=32)
+def _caseless_cached(text: str) -> str:
+    return _caseless(text)
+
+
+def _caseless(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    for char, replacement in _CASELESS_CHARS:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text.lower()
 
 
 def html_to_text(html: str) -> str:

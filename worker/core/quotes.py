@@ -40,6 +40,17 @@ _SEPARATOR = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+#: the verbs, exactly as in _ATTRIBUTION: a line without one cannot be an attribution,
+#: and this linear search is much cheaper than the attribution pattern's lazy scan
+_VERB = re.compile(
+    r"""wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
+        het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|написал|написав""",
+    re.IGNORECASE | re.VERBOSE,
+)
+#: the same, for lower-cased ASCII text: no pattern character other than ASCII can match
+#: an ASCII character, and without IGNORECASE the search is several times faster
+_VERB_ASCII = re.compile(_VERB.pattern, re.VERBOSE)
+
 # Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:"/"To:".
 _OUTLOOK_FROM = re.compile(r"^\s*\*?(?:from|von|de|da|van|från|od|от)\s*:\*?\s", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(
@@ -101,10 +112,13 @@ def _first_marker(lines: list[str]) -> int:
 def _is_attribution(line: str, following: str) -> bool:
     if len(line) > 300:
         return False
-    if _ATTRIBUTION.match(line):
-        return True
     # Gmail wraps long attributions: "On Thu, ... <\ninfo@example.org> wrote:"
     joined = f"{line.rstrip()} {following.strip()}"
+    # joined holds every verb in line too (only trailing spaces are cut)
+    if not (_VERB_ASCII.search(joined.lower()) if joined.isascii() else _VERB.search(joined)):
+        return False
+    if _ATTRIBUTION.match(line):
+        return True
     return bool(line.strip()) and len(joined) <= 300 and bool(_ATTRIBUTION.match(joined))
 
 

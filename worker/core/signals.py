@@ -12,7 +12,7 @@ import re
 from email.message import Message
 
 from worker.core.intent import clean_subject, fold
-from worker.core.message import has_header, header, headers, raw_addresses_in
+from worker.core.message import has_header, header, headers, memoized, raw_addresses_in
 from worker.core.phrases import AUTO_REPLY_BODIES, AUTO_REPLY_SUBJECTS
 
 _AUTO_HEADERS = (
@@ -38,6 +38,17 @@ _LIST_UNSUB_TOKEN = re.compile(
 )
 _AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _RECIPIENT_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+#: (phrase, its pattern): the look-behind after the first character is ``(?<!\w)`` before
+#: the phrase, placed where ``re`` can still skip ahead to the phrase's first character
+_AUTO_REPLY_BODY_RES = tuple(
+    (
+        phrase,
+        re.compile(
+            rf"{re.escape(phrase[0])}(?<!\w{re.escape(phrase[0])}){re.escape(phrase[1:])}(?!\w)"
+        ),
+    )
+    for phrase in AUTO_REPLY_BODIES
+)
 
 
 def machine_markers(msg: Message) -> list[str]:
@@ -69,16 +80,20 @@ def auto_reply_text(subject: str, body: str) -> str | None:
         if phrase in subj:
             return f'auto-reply phrase "{phrase}" in subject'
     start = fold(body[:600])
-    for phrase in AUTO_REPLY_BODIES:
-        if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", start):
+    for phrase, pattern in _AUTO_REPLY_BODY_RES:
+        if phrase in start and pattern.search(start):
             return f'auto-reply phrase "{phrase}" in body'
     return None
 
 
 def recipient_locals(msg: Message) -> list[str]:
     """Local parts (case kept) of the addresses this message was delivered to."""
+    return list(memoized("recipient_locals", msg, _recipient_locals))
+
+
+def _recipient_locals(msg: Message) -> tuple[str, ...]:
     values = [v for name in _RECIPIENT_HEADERS for v in headers(msg, name)]
-    return [addr.rpartition("@")[0] for addr in raw_addresses_in(values)]
+    return tuple(addr.rpartition("@")[0] for addr in raw_addresses_in(values))
 
 
 def tokens(msg: Message) -> tuple[str, ...]:
