@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -37,6 +37,9 @@ from worker.errors import InvalidState, InvalidTime, NotFound, UserError
 from worker.store.repo import AuditRow, RequestRow, Store, Tx, blocked_hashes, iter_export
 
 log = structlog.get_logger("optout.service")
+
+#: (calendar, local day of receipt, business days, warn before) → (deadline, warn_at)
+_DEADLINES: dict[tuple[BusinessCalendar, date, int, int], tuple[datetime, datetime]] = {}
 
 #: requests dated further in the future than this are flagged in their evidence
 FUTURE_SLACK = timedelta(minutes=5)
@@ -213,8 +216,7 @@ class OptoutService:
     def request_row(
         self, req: NewRequest, digest: str, now: datetime, key: str | None = None
     ) -> RequestRow:
-        cal = self.policy.calendar
-        deadline = cal.deadline(req.received_at, self.policy.business_days)
+        deadline, warn_at = self._deadline(req.received_at)
         held = req.needs_review
         return RequestRow(
             channel=req.channel.value,
@@ -224,7 +226,7 @@ class OptoutService:
             reason=req.reason.value,
             received_at=req.received_at,
             deadline=deadline,
-            warn_at=cal.warn_at(deadline, self.policy.warn_before_business_days),
+            warn_at=warn_at,
             status=(RequestStatus.NEEDS_REVIEW if held else RequestStatus.APPLIED).value,
             evidence_key=key or req.evidence_key,
             evidence=req.evidence,
@@ -233,6 +235,25 @@ class OptoutService:
             created_at=now,
             applied_at=None if held else now,
         )
+
+    def _deadline(self, received_at: datetime) -> tuple[datetime, datetime]:
+        """Deadline and warning time of a request received at ``received_at``.
+
+        Both depend only on the local day of receipt (see ``BusinessCalendar.deadline``),
+        so they are computed once per calendar, day and policy: a batch or an import
+        mostly shares a handful of days.
+        """
+        cal = self.policy.calendar
+        days, before = self.policy.business_days, self.policy.warn_before_business_days
+        key = (cal, cal.local_day(received_at), days, before)
+        found = _DEADLINES.get(key)
+        if found is None:
+            deadline = cal.deadline(received_at, days)
+            found = (deadline, cal.warn_at(deadline, before))
+            if len(_DEADLINES) >= 4096:
+                _DEADLINES.clear()
+            _DEADLINES[key] = found
+        return found
 
     @staticmethod
     def _audit(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select, text, update
@@ -28,6 +29,7 @@ from worker.core.model import (
     SuppressionView,
 )
 from worker.errors import DatabaseUnavailable
+from worker.store import bulk
 from worker.store.models import AuditEvent, Request, Suppression
 
 OPEN_STATUSES = (RequestStatus.PENDING.value, RequestStatus.NEEDS_REVIEW.value)
@@ -119,6 +121,9 @@ class Tx:
         """
         if not rows:
             return {}
+        if bulk.ENABLED:
+            found = bulk.execute(self.session, _INSERT_REQUESTS, list(map(_request_values, rows)))
+            return {key: int(new_id) for new_id, key in found}
         table = Request.__table__
         stmt = (
             self._insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.evidence_key)
@@ -238,6 +243,11 @@ class Tx:
         same address and scope makes the row a no-op)."""
         if not rows:
             return set()
+        if bulk.ENABLED:
+            columns = tuple(rows[0])  # as Core: the keys of the first row
+            values = [tuple(r[c] for c in columns) for r in rows]
+            found = bulk.execute(self.session, _suppression_insert(columns), values)
+            return {int(r) for (r,) in found}
         table = Suppression.__table__
         stmt = self._insert(table).on_conflict_do_nothing().returning(table.c.request_id)
         return {int(r) for (r,) in self.session.connection().execute(stmt, list(rows))}
@@ -293,7 +303,9 @@ class Tx:
         self.add_audits([event])
 
     def add_audits(self, events: Sequence[AuditRow]) -> None:
-        if events:
+        if events and bulk.ENABLED:
+            bulk.execute(self.session, _INSERT_AUDITS, [_audit_tuple(e) for e in events])
+        elif events:
             self.session.connection().execute(
                 self._insert(AuditEvent.__table__), [_audit_values(e) for e in events]
             )
@@ -373,6 +385,50 @@ def blocked_hashes(tx: Tx, hashes: Sequence[str], scopes: Sequence[str]) -> set[
         )
         out.update(tx.session.scalars(q))
     return out
+
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRow))
+_request_values = attrgetter(*_REQUEST_FIELDS)
+_INSERT_REQUESTS = bulk.Insert(
+    Request.__table__,  # type: ignore[arg-type]
+    _REQUEST_FIELDS,
+    on_conflict_do_nothing=True,
+    returning=("id", "evidence_key"),
+)
+_AUDIT_COLUMNS = (
+    "kind",
+    "at",
+    "request_id",
+    "address_hash",
+    "address_masked",
+    "channel",
+    "actor",
+    "detail",
+)
+_INSERT_AUDITS = bulk.Insert(AuditEvent.__table__, _AUDIT_COLUMNS)  # type: ignore[arg-type]
+
+
+def _suppression_insert(columns: tuple[str, ...]) -> bulk.Insert:
+    return bulk.Insert(
+        Suppression.__table__,  # type: ignore[arg-type]
+        columns,
+        on_conflict_do_nothing=True,
+        returning=("request_id",),
+    )
+
+
+def _audit_tuple(e: AuditRow) -> tuple[Any, ...]:
+    # the same values as _audit_values, in _AUDIT_COLUMNS order
+    return (
+        e.kind.value,
+        e.at,
+        e.request_id,
+        e.address_hash,
+        e.address_masked,
+        e.channel,
+        e.actor,
+        e.detail or {},
+    )
 
 
 def _audit_values(e: AuditRow) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""Multi-row INSERTs straight on the session's DBAPI connection: the hot write paths.
+
+Recording a request (one-click group commit, ``optout import``, inbox intake) inserts a
+few rows into a handful of tables. Through SQLAlchemy Core an executemany costs about
+10 µs of CPU per row in statement caching, ``construct_params`` and per-value type
+processing; the rows themselves are plain. Here each INSERT's SQL is built once per
+table, column set, dialect and row count, the values are converted by small functions
+that write exactly what the column types write (see :func:`_converter`), and the
+statement runs on a cursor of the connection the session already holds, so it is part
+of the same transaction (on PostgreSQL a psycopg ``RawCursor`` with ``$n`` placeholders:
+psycopg re-parses any query of more than 50 parameters on every call otherwise). A DBAPI
+error is raised as SQLAlchemy's wrapped exception (an ``OperationalError`` still becomes
+``DatabaseUnavailable`` in ``Store.transaction``).
+
+Set :data:`ENABLED` to False to take the Core path again (the equality test does, to
+prove both write the same rows byte for byte).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Table
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from worker.store.models import UTCDateTime
+
+#: False: every caller takes the SQLAlchemy Core path it had before this module
+ENABLED = True
+
+#: rows per statement at most (SQLAlchemy's insertmanyvalues page size is the same)
+MAX_ROWS = 1000
+#: bound parameters per statement: SQLite ≥ 3.32 allows 32766, PostgreSQL 65535
+_MAX_PARAMS = {
+    "sqlite": 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
+    "postgresql": 65535,
+}
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Insert:
+    """One INSERT shape: a table, the columns given (in row order), and its options."""
+
+    table: Table
+    columns: tuple[str, ...]
+    on_conflict_do_nothing: bool = False
+    returning: tuple[str, ...] = ()
+
+
+def execute(session: Session, spec: Insert, rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Insert ``rows`` (tuples in ``spec.columns`` order) in as few statements as the
+    parameter limit allows; the RETURNING rows (in no particular order), if any."""
+    if not rows:
+        return []
+    conn = session.connection()
+    dialect = conn.dialect
+    name = dialect.name
+    convs = _converters(spec, name)
+    per_stmt = max(1, min(MAX_ROWS, _MAX_PARAMS.get(name, 999) // len(spec.columns)))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    out: list[Any] = []
+    # PostgreSQL: a RawCursor takes $n placeholders and skips psycopg's parsing of the
+    # query text, which is cached only for queries of at most 50 parameters and costs
+    # milliseconds for a VALUES list of 50 rows
+    cur: Any = psycopg.RawCursor(raw) if name == "postgresql" else raw.cursor()
+    sql = ""
+    params: list[Any] = []
+    try:
+        for start in range(0, len(rows), per_stmt):
+            chunk = rows[start : start + per_stmt]
+            sql = _sql(spec, name, len(chunk))
+            params = _flatten(chunk, convs)
+            cur.execute(sql, params)
+            if spec.returning:
+                out.extend(cur.fetchall())
+    except dialect.loaded_dbapi.Error as exc:
+        invalidated = dialect.is_disconnect(exc, raw, cur)
+        if invalidated:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=invalidated,
+            dialect=dialect,
+        ) from exc
+    finally:
+        cur.close()
+    return out
+
+
+def _flatten(rows: Sequence[Sequence[Any]], convs: tuple[tuple[int, Converter], ...]) -> list[Any]:
+    if not convs:
+        return [v for row in rows for v in row]
+    out: list[Any] = []
+    extend = out.extend
+    # a batch repeats the same datetime objects (its "now", shared deadlines): each is
+    # converted once. Keyed by id(): every value stays alive in ``rows`` meanwhile.
+    done: dict[int, Any] = {}
+    for row in rows:
+        values = list(row)
+        for i, conv in convs:
+            v = values[i]
+            if conv is _utc_text or conv is _utc_aware:
+                key = id(v)
+                if key in done:
+                    values[i] = done[key]
+                else:
+                    values[i] = done[key] = conv(v)
+            else:
+                values[i] = conv(v)
+        extend(values)
+    return out
+
+
+@lru_cache(maxsize=64)  # a 1000-row SQL text is ~100 kB: keep few
+def _sql(spec: Insert, dialect: str, nrows: int) -> str:
+    n = len(spec.columns)
+    if dialect == "sqlite":
+        one = "(" + ", ".join(["?"] * n) + ")"
+        values = ", ".join([one] * nrows)
+    else:  # numbered: psycopg's RawCursor sends the text as it is (see execute)
+        values = ", ".join(
+            "(" + ", ".join(f"${r * n + c + 1}" for c in range(n)) + ")" for r in range(nrows)
+        )
+    sql = (
+        f"INSERT INTO {_quote(spec.table.name)} ({', '.join(map(_quote, spec.columns))}) "
+        f"VALUES {values}"
+    )
+    if spec.on_conflict_do_nothing:
+        sql += " ON CONFLICT DO NOTHING"
+    if spec.returning:
+        sql += f" RETURNING {', '.join(map(_quote, spec.returning))}"
+    return sql
+
+
+def _quote(name: str) -> str:
+    # every name of the schema is a lower-case identifier; quoting keeps keywords safe
+    assert name.replace("_", "").isalnum(), name
+    assert name.islower(), name
+    return f'"{name}"'
+
+
+@lru_cache(maxsize=64)
+def _converters(spec: Insert, dialect: str) -> tuple[tuple[int, Converter], ...]:
+    out = []
+    for i, column in enumerate(spec.columns):
+        conv = _converter(spec.table.c[column].type, dialect)
+        if conv is not None:
+            out.append((i, conv))
+    return tuple(out)
+
+
+def _converter(type_: Any, dialect: str) -> Converter | None:
+    """What the column type's bind processing does, for the types the schema uses.
+
+    ``UTCDateTime`` → SQLite: naive UTC in SQLAlchemy's SQLite DATETIME text format
+    (``2026-11-23 15:00:00.000000``, microseconds always written); PostgreSQL: the aware
+    UTC datetime, as psycopg gets it from SQLAlchemy. ``JSON`` → ``json.dumps`` text on
+    SQLite, psycopg's ``Json`` wrapper on PostgreSQL (SQLAlchemy's psycopg dialect binds
+    the same; no custom serializer is configured). Strings, numbers and bytes pass as is,
+    as they do through Core.
+    """
+    if isinstance(type_, UTCDateTime):
+        return _utc_text if dialect == "sqlite" else _utc_aware
+    if isinstance(type_, JSON):
+        return json.dumps if dialect == "sqlite" else Json
+    return None
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # an aware UTC isoformat is 'YYYY-MM-DD HH:MM:SS.ffffff+00:00': drop the offset
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def _utc_aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
