@@ -59,7 +59,9 @@ class Inbound(Protocol):
 
 
 @dataclass(frozen=True)
-class _Item:
+class Received:
+    """An :class:`Inbound` made by hand: a replayed dead letter, a test, a script."""
+
     source: str
     key: str
     raw: bytes = field(repr=False)
@@ -119,7 +121,9 @@ class IntakeService:
 
         ``too_large``: the source loaded only the header block; a person decides.
         """
-        item = _Item(source, key, raw, received_at, len(raw) if size is None else size, too_large)
+        item = Received(
+            source, key, raw, received_at, len(raw) if size is None else size, too_large
+        )
         return self.process_many([item])[0]
 
     def process_many(self, items: Sequence[Inbound]) -> list[ItemResult]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,20 +12,9 @@ from worker.core.model import NewRequest, RequestStatus
 from worker.core.plan import Disposition
 from worker.core.tokens import KeyRing
 from worker.errors import DatabaseUnavailable, InvalidState
-from worker.intake import IntakePolicy, IntakeService
+from worker.intake import IntakePolicy, IntakeService, Received
 from worker.service import OptoutService
 from worker.store import inbound
-
-
-@dataclass(frozen=True)
-class _Raw:
-    source: str
-    key: str
-    raw: bytes
-    received_at: datetime
-    size: int
-    too_large: bool = False
-
 
 RECEIVED = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 KEYS = KeyRing.parse("k1:an-adequately-long-test-secret")
@@ -172,8 +160,8 @@ def test_a_failing_item_is_kept_as_a_dead_letter_and_can_be_replayed(
     assert not svc.check("jane@example.org", "newsletter").allowed
 
 
-def _batch(*raws: bytes, source: str = "inbox") -> list[_Raw]:
-    return [_Raw(source, f"7:{n}", raw, RECEIVED, len(raw)) for n, raw in enumerate(raws, 1)]
+def _batch(*raws: bytes, source: str = "inbox") -> list[Received]:
+    return [Received(source, f"7:{n}", raw, RECEIVED, len(raw)) for n, raw in enumerate(raws, 1)]
 
 
 def _reader(n: int) -> bytes:

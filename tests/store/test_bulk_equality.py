@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from worker.core.imports import ImportRow
 from worker.core.model import Channel, NewRequest, Reason
 from worker.core.tokens import KeyRing
 from worker.importer import import_rows
-from worker.intake import IntakePolicy, IntakeService
+from worker.intake import IntakePolicy, IntakeService, Received
 from worker.service import OptoutService
 from worker.store import bulk, inbound
 from worker.store.db import create_db_engine
@@ -44,16 +43,6 @@ from worker.store.repo import Store
 
 KEYS = KeyRing.parse("k1:an-adequately-long-test-secret")
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Item:
-    source: str
-    key: str
-    raw: bytes
-    received_at: datetime
-    size: int
-    too_large: bool = False
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -123,7 +112,7 @@ def _scenario(url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> 
         raws = [m.UNSUBSCRIBE, m.ERASURE, m.DSN_HARD, m.OUT_OF_OFFICE, m.QUESTION_WITH_FOOTER]
         raws += list(corpus_like_backlog(60))
         items = [
-            Item("inbox", f"uid:{n}", raw, T0 - timedelta(seconds=n), len(raw))
+            Received("inbox", f"uid:{n}", raw, T0 - timedelta(seconds=n), len(raw))
             for n, raw in enumerate(raws)
         ]
         intake.process_many(items)
