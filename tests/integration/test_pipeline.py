@@ -1,0 +1,116 @@
+"""The poll pipeline on a real Dovecot, several batches in flight: whatever stops a pass
+(the database going away, a stop request), every message ends up processed exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.intake import messages as m
+from tests.integration.conftest import SourceFactory
+from tests.integration.dovecot import Dovecot
+from worker.classifier import ClassifierPool
+from worker.errors import DatabaseUnavailable
+from worker.intake import IntakePolicy, IntakeService
+from worker.poller import Poller
+from worker.service import OptoutService
+
+N = 130  # batches of 20: seven, the last one short
+
+
+def reply(n: int) -> bytes:
+    return m.reply(
+        "Please unsubscribe me.",
+        sender=f"Reader {n} <reader{n}@example.org>",
+        message_id=f"<pipe-{n}@example.org>",
+    )
+
+
+@pytest.fixture
+def intake(service: OptoutService) -> IntakeService:
+    return IntakeService(service, None, IntakePolicy())
+
+
+def suppressed(service: OptoutService) -> int:
+    return sum(not service.check(f"reader{n}@example.org", "newsletter").allowed for n in range(N))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_a_backlog_goes_through_once_in_order_of_batches(
+    dovecot: Dovecot, make_source: SourceFactory, intake: IntakeService, workers: int
+) -> None:
+    dovecot.drop(reply(n) for n in range(N))
+    pool = ClassifierPool(workers, min_items=4).start()
+    try:
+        stats = await Poller(make_source(), intake, batch=20, pool=pool).poll_once()
+    finally:
+        pool.close()
+    assert (stats.fetched, stats.new) == (N, N)
+    assert dovecot.uids("INBOX") == []
+    assert len(dovecot.uids("optout.processed")) == N
+    assert suppressed(intake.service) == N
+    assert len(intake.service.requests()) == N
+
+
+async def test_database_down_mid_pass_loses_and_repeats_nothing(
+    dovecot: Dovecot,
+    make_source: SourceFactory,
+    intake: IntakeService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dovecot.drop(reply(n) for n in range(N))
+    real = intake.commit_many
+    calls = 0
+
+    def flaky(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise DatabaseUnavailable("connection refused")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(intake, "commit_many", flaky)
+    source = make_source()
+    poller = Poller(source, intake, batch=20)
+    with pytest.raises(DatabaseUnavailable):
+        await poller.poll_once()
+    assert len(intake.service.requests()) == 40  # two batches, all of each
+    moved = len(dovecot.uids("optout.processed"))
+    assert moved <= 40  # nothing moved that was not committed
+    assert len(dovecot.uids("INBOX")) + moved == N
+
+    monkeypatch.setattr(intake, "commit_many", real)
+    stats = await poller.poll_once()  # the same session: what was handed out comes back
+    assert stats.fetched == N - moved
+    assert stats.new == N - 40  # committed but not moved: recognised, only moved
+    assert dovecot.uids("INBOX") == []
+    assert len(dovecot.uids("optout.processed")) == N
+    assert len(intake.service.requests()) == N
+    assert suppressed(intake.service) == N
+
+
+async def test_a_stop_request_finishes_the_batch_in_hand_and_leaves_the_rest(
+    dovecot: Dovecot, make_source: SourceFactory, intake: IntakeService
+) -> None:
+    dovecot.drop(reply(n) for n in range(N))
+    source = make_source()
+    poller = Poller(source, intake, batch=20)
+    real = intake.commit_many
+
+    def then_stop(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        poller.stop.set()  # SIGTERM arrives while the first batch commits
+        return result
+
+    intake.commit_many = then_stop  # type: ignore[method-assign]
+    stats = await poller.poll_once()
+    assert stats.fetched == 20
+    assert len(dovecot.uids("optout.processed")) == 20  # committed and moved
+    assert len(dovecot.uids("INBOX")) == N - 20  # untouched, for the next pass
+    assert len(intake.service.requests()) == 20
+
+    intake.commit_many = real  # type: ignore[method-assign]
+    restarted = Poller(make_source(), intake, batch=20)
+    again = await restarted.poll_once()
+    assert (again.fetched, again.new) == (N - 20, N - 20)
+    assert dovecot.uids("INBOX") == []
+    assert len(intake.service.requests()) == N
