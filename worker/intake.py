@@ -339,7 +339,7 @@ class IntakeService:
                 q.update_item(tx, was.id, **fields, error=error, attempts=was.attempts + 1)
                 item_id = was.id
             else:
-                item_id = q.insert_item(tx, q.NewItem(**fields, error=error, created_at=now))
+                (item_id,) = q.insert_items(tx, [q.NewItem(**fields, error=error, created_at=now)])
         return ItemResult(item_id, Disposition.REVIEW, c.message_class.value, True)
 
     # -- review ----------------------------------------------------------------------

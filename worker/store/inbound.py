@@ -102,16 +102,6 @@ def first_by_message_ids(tx: Tx, message_ids: Sequence[str]) -> dict[str, int]:
     return {str(mid): int(item_id) for mid, item_id in rows}
 
 
-def find_by_message_id(tx: Tx, message_id: str) -> ItemView | None:
-    """An earlier item with the same Message-ID (the same mail from a second mailbox)."""
-    row = tx.session.scalars(
-        select(InboundItem)
-        .where(InboundItem.message_id == message_id, InboundItem.status != "failed")
-        .order_by(InboundItem.id)
-    ).first()
-    return _view(tx, row) if row else None
-
-
 def get_item(tx: Tx, item_id: int) -> ItemView | None:
     row = tx.session.get(InboundItem, item_id)
     return _view(tx, row) if row else None
@@ -119,11 +109,6 @@ def get_item(tx: Tx, item_id: int) -> ItemView | None:
 
 def item_raw(tx: Tx, item_id: int) -> bytes | None:
     return tx.session.scalar(select(InboundItem.raw).where(InboundItem.id == item_id))
-
-
-def insert_item(tx: Tx, item: NewItem) -> int:
-    stmt = insert(InboundItem).values(**item.__dict__, attempts=1).returning(InboundItem.id)
-    return int(tx.session.execute(stmt).scalar_one())
 
 
 def insert_items(tx: Tx, items: Sequence[NewItem]) -> list[int]:
@@ -155,11 +140,6 @@ def insert_items(tx: Tx, items: Sequence[NewItem]) -> list[int]:
 
 def update_item(tx: Tx, item_id: int, **values: Any) -> None:
     tx.session.execute(update(InboundItem).where(InboundItem.id == item_id).values(**values))
-
-
-def link_request(tx: Tx, item_id: int, request_id: int) -> None:
-    stmt = tx.insert_stmt(ItemRequest.__table__).on_conflict_do_nothing()
-    tx.session.connection().execute(stmt, {"item_id": item_id, "request_id": request_id})
 
 
 def link_requests(tx: Tx, pairs: Sequence[tuple[int, int]]) -> None:
