@@ -12,7 +12,6 @@ query. Run alone: ``python -m tests.bench.bench_bulk``.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
 import tempfile
@@ -27,12 +26,11 @@ from sqlalchemy.engine import make_url
 
 from tests.bench.bench_http import seed
 from tests.bench.common import (
-    OUT,
     RUNS,
     config_for,
+    each_backend,
     free_port,
     median,
-    pg_available,
     scratch_db,
     server,
 )
@@ -44,8 +42,6 @@ from worker.core.addresses import address_hash
 from worker.store.fast import FastReads
 from worker.store.keys import KeyStore
 
-#: which backends to run (``BENCH_BACKENDS=sqlite`` for one)
-BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
 SUPPRESSIONS = 1_000_000
 ADDRESSES = 100_000
 SCOPES = ["every", "all", "newsletter"]  # what blocks "newsletter"
@@ -148,17 +144,7 @@ def one_backend(backend: str) -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     result: dict[str, Any] = {"addresses": ADDRESSES, "suppressions": SUPPRESSIONS}
-    for backend in BACKENDS:
-        if backend == "postgresql" and not pg_available():
-            result[backend] = "skipped: PostgreSQL not reachable"
-            continue
-        result[backend] = one_backend(backend)
-        r = result[backend]
-        print(f"  {backend}: seconds {r['seconds']}")
-        print(f"  {backend}: ratios {r['ratios']}", flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "bulk.json").write_text(json.dumps(result, indent=2))
-    return result
+    return each_backend("bulk", result, one_backend, ("seconds", "ratios"))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ audit events, suppression), not the cheaper duplicate path. Run alone:
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import tempfile
 from datetime import UTC, datetime
@@ -19,12 +17,11 @@ from typing import Any
 
 from tests.bench.common import (
     DURATION,
-    OUT,
     RUNS,
     config_for,
+    each_backend,
     free_port,
     median,
-    pg_available,
     scratch_db,
     server,
     wrk,
@@ -36,8 +33,6 @@ from worker.core.addresses import address_hash
 from worker.links import LinkService
 from worker.store.keys import KeyStore
 
-#: which backends to run (``BENCH_BACKENDS=sqlite`` for one)
-BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
 SEEDED = 100_000  # suppressions in the table while checks run
 TOKENS = 120_000  # distinct one-click tokens, more than the runs can post
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
@@ -191,17 +186,7 @@ def run() -> dict[str, Any]:
         "seconds_per_run": DURATION,
         "runs": RUNS,
     }
-    for backend in BACKENDS:
-        if backend == "postgresql" and not pg_available():
-            result[backend] = "skipped: PostgreSQL not reachable"
-            continue
-        result[backend] = one_backend(backend)
-        r = result[backend]
-        print(f"  {backend}: req/s {r['requests_per_second']}")
-        print(f"  {backend}: ratios {r['ratios']}", flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "http.json").write_text(json.dumps(result, indent=2))
-    return result
+    return each_backend("http", result, one_backend, ("requests_per_second", "ratios"))
 
 
 if __name__ == "__main__":

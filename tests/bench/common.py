@@ -8,6 +8,7 @@ with the generator beside the server are for ratios, not absolutes.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,9 +21,10 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -209,3 +211,27 @@ def wrk(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+#: which backends to run (``BENCH_BACKENDS=sqlite`` for one)
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+
+
+def each_backend(
+    name: str,
+    result: dict[str, Any],
+    one_backend: Callable[[str], dict[str, Any]],
+    shown: tuple[str, ...],
+) -> dict[str, Any]:
+    """Run ``one_backend`` on every selected backend, print ``shown`` figures of each,
+    write ``var/bench/NAME.json``; an unreachable PostgreSQL is noted, not fatal."""
+    for backend in BACKENDS:
+        if backend == "postgresql" and not pg_available():
+            result[backend] = "skipped: PostgreSQL not reachable"
+            continue
+        result[backend] = r = one_backend(backend)
+        for key in shown:
+            print(f"  {backend}: {key} {r[key]}", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))
+    return result
