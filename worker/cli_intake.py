@@ -300,9 +300,8 @@ async def _poll_entry(
     results: list[dict[str, Any]],
     failures: dict[str, str],
 ) -> None:
-    batch = getattr(entry, "batch_size", 50)
     lease = Lease(app.store.engine, f"source:{entry.name}")
-    poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch, lease=lease, pool=pool)
+    poller = Poller(open_source(entry, checkpoint), app.intake, lease=lease, pool=pool)
     try:
         s = await poller.poll_leased()
     except OptoutError as exc:

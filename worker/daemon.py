@@ -53,9 +53,8 @@ def build_scheduler(app: App, pool: ClassifierPool | None = None) -> tuple[Sched
     checkpoint = DbCheckpoint(app.store, app.service.clock)
     pollers: list[Poller] = []
     for entry in mailbox_entries(settings):
-        batch = getattr(entry, "batch_size", 50)
         lease = Lease(app.store.engine, f"source:{entry.name}")
-        poller = Poller(open_source(entry, checkpoint), app.intake, batch=batch,
+        poller = Poller(open_source(entry, checkpoint), app.intake,
                         metrics=app.metrics, lease=lease, pool=pool)  # fmt: skip
         pollers.append(poller)
         scheduler.add_loop(f"source:{entry.name}", _watcher(poller, entry.interval_seconds),

@@ -75,7 +75,7 @@ async def test_database_down_mid_pass_loses_and_repeats_nothing(
         await poller.poll_once()
     assert len(intake.service.requests()) == 40  # two batches, all of each
     moved = len(dovecot.uids("optout.processed"))
-    assert moved <= 40  # nothing moved that was not committed
+    assert moved == 40  # what was committed before the failure is moved, nothing more
     assert len(dovecot.uids("INBOX")) + moved == N
 
     monkeypatch.setattr(intake, "commit_many", real)
@@ -114,3 +114,34 @@ async def test_a_stop_request_finishes_the_batch_in_hand_and_leaves_the_rest(
     assert (again.fetched, again.new) == (N - 20, N - 20)
     assert dovecot.uids("INBOX") == []
     assert len(intake.service.requests()) == N
+
+
+async def test_committed_messages_are_moved_in_few_large_commands(
+    dovecot: Dovecot, make_source: SourceFactory, intake: IntakeService
+) -> None:
+    """A move costs the server a sync of the whole folder, so the poller gathers
+    committed batches (20 here) into moves of at least ``move_every`` (50), and the
+    remainder goes at the end of the pass, not at the next one."""
+    dovecot.drop(reply(n) for n in range(N))
+    source = make_source()
+    sizes: list[int] = []
+    real = source.settle_many
+
+    async def counted(items: list[tuple[object, object]]) -> None:
+        # rule 8: whatever is moved has been committed (one request per reply)
+        assert len(intake.service.requests()) >= sum(sizes) + len(items)
+        sizes.append(len(items))
+        await real(items)  # type: ignore[arg-type]
+
+    source.settle_many = counted  # type: ignore[method-assign]
+    stats = await Poller(source, intake, batch=20, move_every=50).poll_once()
+    assert stats.fetched == N
+    assert sizes == [60, 60, 10]
+    assert dovecot.uids("INBOX") == []
+    assert len(dovecot.uids("optout.processed")) == N
+
+    dovecot.drop([reply(N)])  # a pass with one new reply moves it in the same pass
+    sizes.clear()
+    again = await Poller(source, intake, batch=20, move_every=50).poll_once()
+    assert (again.fetched, sizes) == (1, [1])
+    assert dovecot.uids("INBOX") == []

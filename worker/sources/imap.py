@@ -57,7 +57,7 @@ _META_WINDOW = 100
 #: longest command line we send (RFC 7162 §4: clients should stay under 8,192 octets)
 _MAX_COMMAND_CHARS = 8000
 #: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message
-_MAX_SET_MESSAGES = 1000
+_MAX_SET_MESSAGES = 500
 
 
 class ImapMailSource:
