@@ -115,17 +115,39 @@ def _lazy(ctx: _Context, name: str, compute: Callable[[], str]) -> str:
 
 def classify(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Classification:
     """Classify raw message bytes; never raises."""
+    return classify_with_subject(raw, max_bytes=max_bytes)[0]
+
+
+def classify_with_subject(
+    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Classification, str | None]:
+    """:func:`classify`, and the decoded Subject of the message it parsed.
+
+    The subject is None when no message was parsed (too large, the parser's fallback,
+    an error); intake then reads it from the header block itself. Returning it here
+    spares intake a second parse of the same headers.
+    """
     if len(raw) > max_bytes:
-        return Classification(
-            MessageClass.OTHER, 0.0, (f"message is {len(raw)} bytes, over the {max_bytes} limit",)
+        return (
+            Classification(
+                MessageClass.OTHER,
+                0.0,
+                (f"message is {len(raw)} bytes, over the {max_bytes} limit",),
+            ),
+            None,
         )
+    subject: str | None = None
     try:
         msg, parsed = parse_checked(raw)
         # flufl.bounce may read msg itself only if it reads as compat32's parse would
-        return _classify(msg, raw, msg if parsed and plain_mime(msg) else None)
+        with memo_scope():
+            if parsed:
+                subject = header(msg, "Subject")
+            return _decide(msg, raw, msg if parsed and plain_mime(msg) else None), subject
     except Exception as exc:  # the contract: every input gets an answer
-        return Classification(
-            MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)
+        return (
+            Classification(MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)),
+            subject,
         )
 
 

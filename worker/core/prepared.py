@@ -13,8 +13,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from worker.core.classify import DEFAULT_MAX_BYTES, Classification, classify
+from worker.core.classify import DEFAULT_MAX_BYTES, Classification, classify_with_subject
 from worker.core.message import header, parse_bytes
+
+#: how much of a message :func:`subject` reads its header block from
+_HEAD_CUT = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +31,22 @@ class Prepared:
 
 def prepare(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Prepared:
     """Classify one message; never raises (neither does :func:`classify`)."""
-    return Prepared(
-        classify(raw, max_bytes=max_bytes), subject(raw), hashlib.sha256(raw).hexdigest()
-    )
+    classification, parsed_subject = classify_with_subject(raw, max_bytes=max_bytes)
+    if parsed_subject is not None and _whole_head(raw):
+        # the same header lines subject() would parse: the block ends before its cut
+        subj = parsed_subject[:500] or None
+    else:
+        subj = subject(raw)
+    return Prepared(classification, subj, hashlib.sha256(raw).hexdigest())
+
+
+def _whole_head(raw: bytes) -> bool:
+    """True when :func:`subject`'s cut keeps the whole header block of ``raw``.
+
+    The parser ends the header block at the first empty line; an empty line found
+    within the cut is one, so the parser stops there or earlier, on the same lines.
+    """
+    return len(raw) <= _HEAD_CUT or b"\r\n\r\n" in raw[:_HEAD_CUT] or b"\n\n" in raw[:_HEAD_CUT]
 
 
 def prepare_many(raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_BYTES) -> list[Prepared]:
@@ -42,7 +58,7 @@ def subject(raw: bytes) -> str | None:
     """The decoded Subject, cut to 500 characters; None when absent or unreadable."""
     try:
         # the header block only: the classifier has parsed the whole message already
-        head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        head = raw[:_HEAD_CUT].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
         return header(parse_bytes(head), "Subject")[:500] or None
     except Exception:  # the subject is a convenience for the review list only
         return None
