@@ -232,7 +232,7 @@ async def test_a_checkpoint_left_behind_by_a_crash_repeats_nothing(
     assert [uid_of(i) for i in await make_source().fetch(100)] == [61]
 
 
-async def test_sizes_are_asked_for_a_window_ahead_one_body_fetch_per_batch(
+async def test_one_fetch_per_chunk_asks_sizes_dates_and_bodies_together(
     dovecot: Dovecot, make_source: SourceFactory
 ) -> None:
     dovecot.drop(message(n) for n in range(1, 31))
@@ -241,9 +241,36 @@ async def test_sizes_are_asked_for_a_window_ahead_one_body_fetch_per_batch(
     calls = record_uid_commands(src)
     got = [uid_of(i) for b in range(3) for i in await src.fetch(10)]
     assert got == list(range(1, 31))
-    fetches = [c for c in calls if c[0] == "fetch"]
-    assert sum("RFC822.SIZE" in " ".join(map(str, c)) for c in fetches) == 1
-    assert sum("BODY.PEEK[]" in " ".join(map(str, c)) for c in fetches) == 3
+    fetches = [" ".join(map(str, c)) for c in calls if c[0] == "fetch"]
+    assert len(fetches) == 3  # a round trip per chunk, like a bare fetch
+    assert all("RFC822.SIZE INTERNALDATE BODY.PEEK[]<0." in f for f in fetches)
+
+
+async def test_a_message_longer_than_the_first_fetch_is_fetched_again_whole(
+    dovecot: Dovecot, make_source: SourceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies come with their sizes, cut at ``_PEEK_BYTES``; what was cut is asked for
+    again, whole under the size limit, header block only over it."""
+    monkeypatch.setattr(imap_module, "_PEEK_BYTES", 400)
+    long = message(2).replace(b"\r\n\r\n", b"\r\n\r\n" + b"long line\r\n" * 60, 1)
+    over = b"From: big@example.org\r\nSubject: big\r\n\r\n" + b"B" * 3_000 + b"\r\n"
+    mails = [message(1), long, message(3), over, message(5)]
+    assert len(message(1)) < 400 < len(long) < 2_000 < len(over)
+    dovecot.drop(mails)
+    src = make_source(max_message_bytes=2_000)
+    await src.connect()
+    calls = record_uid_commands(src)
+
+    items = await src.fetch(10)
+
+    assert [i.raw for i in items] == [*mails[:3], b"From: big@example.org\r\nSubject: big\r\n\r\n",
+                                      mails[4]]  # fmt: skip
+    assert [i.too_large for i in items] == [False, False, False, True, False]
+    assert [i.size for i in items] == [len(m) for m in mails]
+    fetches = [" ".join(map(str, c)) for c in calls if c[0] == "fetch"]
+    assert len(fetches) == 3
+    assert fetches[1] == "fetch 2 (UID BODY.PEEK[])"
+    assert fetches[2] == "fetch 4 (UID BODY.PEEK[HEADER])"
 
 
 async def test_long_uid_sets_are_split_into_several_commands(

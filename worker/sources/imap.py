@@ -5,8 +5,9 @@ Why it is built this way (NOTES.md has the measurements):
 - every server call is bounded by our own timeout *and* by the connection-lost signal,
   because aioimaplib's parser can log an error and then never complete a command;
 - FETCH commands stay ≤ 100 messages (the parser slows down and can recurse on big
-  responses), and sizes are fetched first so a 200 MB message is never loaded: it is
-  handed out with its header block only and ``too_large`` set;
+  responses); each asks for sizes with the first 256 KB of the bodies, so a 200 MB
+  message is never loaded: it is handed out with its header block only and
+  ``too_large`` set;
 - the checkpoint is a low-water mark ``"{uidvalidity}:{uid}"``: every UID up to it has
   been settled (moved away). Settled mail leaves the mailbox, so a stale mark costs only
   a rescan of gaps, never a repeat; a mark is never advanced past an unsettled UID, so
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import ssl
 from collections import deque
@@ -50,10 +50,9 @@ T = TypeVar("T")
 _MAX_BATCH_BYTES = 32 * 1024 * 1024
 #: settles between two checkpoint writes (a stale mark is safe, see module docstring)
 _CHECKPOINT_EVERY = 500
-#: UIDs whose size and INTERNALDATE are asked for in one FETCH, ahead of their bodies;
-#: aioimaplib's parser recurses once per response line (upstream issue #118), so a
-#: response stays at about a hundred lines
-_META_WINDOW = 100
+#: body bytes asked for with each message's size and date in the one FETCH of a chunk;
+#: longer messages (a fraction of a percent of an unsubscribe inbox) are asked again
+_PEEK_BYTES = 256 * 1024
 #: longest command line we send (RFC 7162 §4: clients should stay under 8,192 octets)
 _MAX_COMMAND_CHARS = 8000
 #: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message
@@ -93,7 +92,6 @@ class ImapMailSource:
         self._saved = 0  # the watermark last written to the checkpoint
         self._cursor = 0  # highest UID handed out (or skipped) in this session
         self._queue: deque[int] = deque()
-        self._meta: dict[int, wire.FetchData] = {}  # sizes and dates of queued UIDs
         self._outstanding: set[int] = set()
         self._since_save = 0
         self._log = log.bind(source=settings.name)
@@ -187,7 +185,6 @@ class ImapMailSource:
     def rewind(self) -> None:
         self._cursor = self._watermark
         self._queue.clear()
-        self._meta.clear()
         self._outstanding.clear()
 
     # -- fetching ------------------------------------------------------------------
@@ -217,31 +214,26 @@ class ImapMailSource:
         self._queue.extend(u for u in sorted(wire.parse_search(resp.lines)) if u >= first)
         return bool(self._queue)
 
-    async def _sizes(self, uids: list[int]) -> dict[int, wire.FetchData]:
-        """Sizes and INTERNALDATEs of ``uids``; asked for a whole window of the queue at
-        once, so each batch then costs one round trip (its bodies), as a bare fetch does."""
-        if any(u not in self._meta for u in uids):
-            window = sorted({*uids, *itertools.islice(self._queue, _META_WINDOW)})
-            # the chunk's UIDs are the lowest, so they are in the first set
-            first = wire.uid_sets(window, _MAX_COMMAND_CHARS - 64)[0]
-            resp = await self._ok(
-                self._client.uid("fetch", first, "(UID RFC822.SIZE INTERNALDATE)"), "fetch sizes"
-            )
-            self._meta = wire.parse_fetch(resp.lines)
-        return {u: self._meta.pop(u) for u in uids if u in self._meta}
-
     async def _fetch_chunk(self, uids: list[int]) -> list[RawItem]:
-        meta = await self._sizes(uids)
-        small = [u for u in uids if u in meta and (meta[u].size or 0) <= self.max_message_bytes]
-        large = [u for u in uids if u in meta and u not in small]
-        bodies: dict[int, wire.FetchData] = {}
-        for group in _by_bytes(small, meta, _MAX_BATCH_BYTES):
-            bodies.update(await self._fetch_parts(group, "BODY.PEEK[]"))
+        """One FETCH for the chunk: size, INTERNALDATE and the first ``_PEEK_BYTES`` of
+        each body, as a bare fetch costs. The rare message longer than that is asked for
+        again: whole when under ``max_message_bytes``, else its header block only (and
+        ``too_large``), so a 200 MB message is never loaded and a chunk never holds more
+        than ``len(uids) * _PEEK_BYTES`` bytes of bodies."""
+        peek = min(_PEEK_BYTES, self.max_message_bytes)
+        first = await self._fetch_parts(uids, f"RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{peek}>")
+        longer = {u for u, d in first.items() if d.size is not None and d.size > peek}
+        whole = sorted(u for u in longer if (first[u].size or 0) <= self.max_message_bytes)
+        large = longer.difference(whole)
+        rest: dict[int, wire.FetchData] = {}
+        for group in _by_bytes(whole, first, _MAX_BATCH_BYTES):
+            rest.update(await self._fetch_parts(group, "BODY.PEEK[]"))
         if large:
-            bodies.update(await self._fetch_parts(large, "BODY.PEEK[HEADER]"))
+            rest.update(await self._fetch_parts(sorted(large), "BODY.PEEK[HEADER]"))
         items = []
         for uid in uids:
-            m, b = meta.get(uid), bodies.get(uid)
+            m = first.get(uid)
+            b = rest.get(uid) if uid in longer else m
             if m is None or b is None or b.literal is None:
                 continue  # moved or expunged by someone else since the SEARCH
             too_large = uid in large
