@@ -498,7 +498,7 @@ def run(
           f"(before {raw_before['msg_per_s']:,.0f}, after {raw_after['msg_per_s']:,.0f}; "
           "NOTES baseline for small messages: 24,000–32,000)")  # fmt: skip
     mv = result["raw_fetch_and_move"]
-    print(f"raw aioimaplib fetch + UID MOVE (batch 50): {mv['msg_per_s']:,.0f} msg/s = "
+    print(f"raw aioimaplib fetch (batch 50) + UID MOVE (per 500): {mv['msg_per_s']:,.0f} msg/s = "
           f"{mv['ratio_to_raw_fetch']:.3f}x the fetch alone (moves take "
           f"{mv['move_share']:.0%} of it): the ceiling of any processor that moves")  # fmt: skip
     for backend, p in result["poll"].items():

@@ -109,13 +109,14 @@ async def raw_fetch(server: Dovecot, batch: int = 50, mailbox: str = "INBOX") ->
 
 
 async def raw_fetch_move(
-    server: Dovecot, batch: int = 50, target: str = "raw-done"
+    server: Dovecot, batch: int = 50, target: str = "raw-done", move_every: int = 500
 ) -> dict[str, Any]:
-    """Fetch every INBOX message and ``UID MOVE`` each batch away, with bare aioimaplib.
+    """Fetch every INBOX message in batches and ``UID MOVE`` them away ``move_every`` at a
+    time, with bare aioimaplib: the poller's own rhythm (``worker.poller.MOVE_EVERY``).
 
-    The floor for any processor held to rule 8: the inbox issue requires every message
-    to be moved once decided, and on Dovecot's Maildir a move costs several times a
-    fetch (links, index and fsync), so this is the best rate a processor that did no
+    The ceiling for any processor held to rule 8: the inbox issue requires every message
+    to be moved once decided, and on Dovecot's Maildir a move costs the server a sync of
+    the folder (links, index, uidlist), so this is the best rate a processor that did no
     work at all between the two commands could reach.
     """
     client = aioimaplib.IMAP4("127.0.0.1", server.port, timeout=60)
@@ -128,18 +129,27 @@ async def raw_fetch_move(
     uids = sorted(int(u) for line in search.lines[:-1] for u in line.split() if u.isdigit())
     count = 0
     moving = 0.0
+    pending: list[int] = []
     started = time.perf_counter()
     for i in range(0, len(uids), batch):
-        chunk = f"{uids[i]}:{uids[min(i + batch, len(uids)) - 1]}"
+        chunk = uids[i : i + batch]
         resp = await asyncio.wait_for(
-            client.uid("fetch", chunk, "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"), 60
+            client.uid(
+                "fetch", f"{chunk[0]}:{chunk[-1]}", "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"
+            ),
+            60,
         )
         assert resp.result == "OK", resp
         count += sum(isinstance(line, bytearray) for line in resp.lines)
-        t = time.perf_counter()
-        resp = await asyncio.wait_for(client.uid("move", chunk, target), 60)
-        assert resp.result == "OK", resp
-        moving += time.perf_counter() - t
+        pending += chunk
+        if len(pending) >= move_every or i + batch >= len(uids):
+            t = time.perf_counter()
+            resp = await asyncio.wait_for(
+                client.uid("move", f"{pending[0]}:{pending[-1]}", target), 60
+            )
+            assert resp.result == "OK", resp
+            moving += time.perf_counter() - t
+            pending = []
     seconds = time.perf_counter() - started
     await asyncio.wait_for(client.logout(), 10)
     return {
