@@ -363,7 +363,7 @@ class _LineParser:
         cur.set_payload("".join(self._rest()))
 
     def _multipart(self, cur: Message) -> None:
-        boundary = cur.get_boundary()
+        boundary = _boundary(cur)
         if boundary is None:
             self._defect(cur, errors.NoBoundaryInMultipartDefect())
             cur.set_payload("".join(self._rest()))
@@ -372,11 +372,7 @@ class _LineParser:
         if cte not in ("7bit", "8bit", "binary"):
             self._defect(cur, errors.InvalidMultipartContentTransferEncodingDefect())
         separator = "--" + boundary
-        boundaryre = re.compile(
-            "(?P<sep>"
-            + re.escape(separator)
-            + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
-        )
+        boundaryre = _boundary_re(separator)
         capturing_preamble = True
         preamble: list[str] = []
         linesep: Any = False
@@ -483,6 +479,52 @@ class _LineParser:
             lastvalue = [line]
         if lastheader:
             cur.set_raw(*self._policy.header_source_parse(lastvalue))
+
+
+@functools.lru_cache(maxsize=256)
+def _boundary_re(separator: str) -> re.Pattern[str]:
+    """The feed parser's boundary line pattern; multipart mail repeats a few boundaries."""
+    return re.compile(
+        "(?P<sep>" + re.escape(separator) + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+    )
+
+
+def _first_content_type(part: Message) -> tuple[str, str] | None:
+    """The first Content-Type as ``(name, raw value)``, when it is a modest compat32 string.
+
+    Everything ``Message`` derives from the MIME parameters (boundary, charset, other
+    parameters) reads that one header only, so a result computed for the same name and
+    value on a message holding just that header is the part's own result; the parameter
+    parsing behind it costs several microseconds and mail repeats the same few values.
+    None: derive it from the part itself.
+    """
+    if part.policy is not _POLICY:  # the policy's reading is part of the result
+        return None
+    for name, value in part.raw_items():
+        if name.lower() == "content-type":
+            if isinstance(value, str) and not hasattr(value, "name") and len(value) <= 1024:
+                return name, value
+            return None
+    return None
+
+
+def _alone(name: str, value: str) -> Message:
+    msg = Message(policy=_POLICY)
+    msg.set_raw(name, value)
+    return msg
+
+
+def _boundary(part: Message) -> str | None:
+    """``part.get_boundary()``, remembered by Content-Type value (see _first_content_type)."""
+    found = _first_content_type(part)
+    if found is None:
+        return part.get_boundary()
+    return _boundary_of(*found)
+
+
+@functools.lru_cache(maxsize=512)
+def _boundary_of(name: str, value: str) -> str | None:
+    return _alone(name, value).get_boundary()
 
 
 def header(msg: Message, name: str) -> str:
@@ -651,6 +693,16 @@ def _decode_payload(part: Message, limit: int) -> str:
 
 
 def _charset(part: Message) -> str | None:
+    found = _first_content_type(part)
+    return _own_charset(part) if found is None else _charset_of(*found)
+
+
+@functools.lru_cache(maxsize=512)
+def _charset_of(name: str, value: str) -> str | None:
+    return _own_charset(_alone(name, value))
+
+
+def _own_charset(part: Message) -> str | None:
     try:
         name = part.get_content_charset()
     except Exception:
@@ -695,6 +747,16 @@ def param(part: Message, name: str) -> str:
 
 
 def _param(part: Message, name: str) -> str:
+    found = _first_content_type(part)
+    return _own_param(part, name) if found is None else _param_of(*found, name)
+
+
+@functools.lru_cache(maxsize=512)
+def _param_of(header_name: str, value: str, name: str) -> str:
+    return _own_param(_alone(header_name, value), name)
+
+
+def _own_param(part: Message, name: str) -> str:
     try:
         value = part.get_param(name)
     except Exception:
