@@ -10,7 +10,6 @@ unquoted words. :func:`classify` never raises: a message that cannot be read is
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import re
 from collections.abc import Callable
@@ -340,11 +339,21 @@ def _finish(ctx: _Context, result: Classification) -> Classification:
     evidence = result.evidence
     if ctx.authentication_failed:
         evidence += tuple(m for m in ctx.markers if m.startswith("Authentication-Results"))
-    return dataclasses.replace(
-        result,
-        evidence=evidence,
+    # every field spelled out: dataclasses.replace() inspects the fields on each call
+    return Classification(
+        result.message_class,
+        result.confidence,
+        evidence,
         sender=ctx.sender,
+        addresses=result.addresses,
+        bounce_kind=result.bounce_kind,
+        feedback_type=result.feedback_type,
+        suppresses=result.suppresses,
+        privacy_kinds=result.privacy_kinds,
+        privacy_optout=result.privacy_optout,
         tokens=tuple(dict.fromkeys(result.tokens + ctx.tokens)),
         authentication_failed=ctx.authentication_failed,
         message_id=ctx.message_id,
+        other_addresses_in_body=result.other_addresses_in_body,
+        machine=result.machine,
     )

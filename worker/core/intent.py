@@ -133,13 +133,15 @@ def _words(text: str) -> frozenset[str]:
 def _candidates(index: dict[str, tuple[tuple[int, frozenset[str]], ...]], text: str) -> list[int]:
     """Positions, in order, of the phrases whose words all occur in ``text``."""
     words = _words(text)
+    # the keys the text has, by a set intersection (over the smaller side) rather than a
+    # walk over every key; "" (a phrase without words) is never a word of the text
     found = [
         position
-        for key, entries in index.items()
-        if not key or key in words
-        for position, needed in entries
+        for key in index.keys() & words
+        for position, needed in index[key]
         if needed <= words
     ]
+    found.extend(position for position, needed in index.get("", ()) if needed <= words)
     found.sort()
     return found
 

@@ -535,7 +535,13 @@ def header(msg: Message, name: str) -> str:
 
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
-    key, hit = _memo_get("headers", msg, name.lower())
+    lname = name.lower()
+    # most names asked for are absent: the index answers that without the memo
+    if not isinstance(msg.policy, email.policy.EmailPolicy) and lname not in memoized(
+        "header_index", msg, _header_index
+    ):
+        return []
+    key, hit = _memo_get("headers", msg, lname)
     if hit is not _MISSING:
         return list(hit)
     out = _headers(msg, name)
@@ -776,6 +782,9 @@ def is_attachment(part: Message) -> bool:
 def children(part: Message) -> list[Message]:
     """Sub-parts of a multipart or message/* part; an empty list for anything else."""
     try:
+        # a leaf's get_payload() can decode the whole body (8-bit text): never a list
+        if not part.is_multipart():
+            return []
         payload = part.get_payload()
     except Exception:
         return []
