@@ -52,7 +52,8 @@ def render(name: str, value: str) -> str:
     Raises whatever the registry raises for a value it cannot take (callers treat that
     as the modern policy's ``get_all`` raising).
     """
-    value = "".join(_LINESEP.split(value))
+    if "\n" in value or "\r" in value:
+        value = "".join(_LINESEP.split(value))
     if not value.isascii() or "=?" in value:  # 8-bit bytes or RFC 2047 encoded words
         return _registry(name, value)
     lname = name.lower()

@@ -215,7 +215,7 @@ def _parse_single_part(raw: bytes) -> Message | None:
     msg = Message(policy=policy)
     for name, value in fields:
         msg.set_raw(name, value)
-    if msg.get_content_maintype() in {"multipart", "message"}:
+    if _ctype(msg).split("/")[0] in {"multipart", "message"}:
         return None
     msg.set_payload(text[pos:])
     return msg
@@ -251,7 +251,7 @@ class _LineParser:
     def parse(self) -> Message:
         self._parsegen()
         root = self._pop()
-        if root.get_content_maintype() == "multipart" and not root.is_multipart():
+        if _ctype(root).split("/")[0] == "multipart" and not root.is_multipart():
             self._defect(root, errors.MultipartInvariantViolationDefect())
         return root
 
@@ -311,7 +311,7 @@ class _LineParser:
 
     def _new(self) -> Message:
         msg = Message(policy=self._policy)
-        if self._cur is not None and self._cur.get_content_type() == "multipart/digest":
+        if self._cur is not None and _ctype(self._cur) == "multipart/digest":
             msg.set_default_type("message/rfc822")
         if self._stack:
             self._stack[-1].attach(msg)
@@ -339,7 +339,7 @@ class _LineParser:
                 break
             header_lines.append(line)
         self._parse_headers(cur, header_lines)
-        ctype = cur.get_content_type()  # fixed from here on (get_content_maintype splits it)
+        ctype = _ctype(cur)  # fixed from here on (get_content_maintype splits it)
         maintype = ctype.split("/")[0]
         if ctype == "message/delivery-status":
             while True:
@@ -407,7 +407,7 @@ class _LineParser:
                 self._parsegen()
                 last = self._last
                 assert last is not None
-                if last.get_content_maintype() == "multipart":
+                if _ctype(last).split("/")[0] == "multipart":
                     epilogue = last.epilogue
                     if epilogue == "":
                         last.epilogue = None
@@ -508,6 +508,23 @@ def _first_content_type(part: Message) -> tuple[str, str] | None:
     return None
 
 
+def _modern(msg: Message) -> bool:
+    """``msg`` has the modern policy (header objects); an ABC isinstance test is slow."""
+    policy = msg.policy
+    return policy is not _POLICY and isinstance(policy, email.policy.EmailPolicy)
+
+
+def _ctype(part: Message) -> str:
+    """``part.get_content_type()``, remembered by Content-Type value (see above)."""
+    found = _first_content_type(part)
+    return part.get_content_type() if found is None else _ctype_of(*found)
+
+
+@functools.lru_cache(maxsize=512)
+def _ctype_of(name: str, value: str) -> str:
+    return _alone(name, value).get_content_type()
+
+
 def _alone(name: str, value: str) -> Message:
     msg = Message(policy=_POLICY)
     msg.set_raw(name, value)
@@ -537,9 +554,7 @@ def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
     lname = name.lower()
     # most names asked for are absent: the index answers that without the memo
-    if not isinstance(msg.policy, email.policy.EmailPolicy) and lname not in memoized(
-        "header_index", msg, _header_index
-    ):
+    if not _modern(msg) and lname not in memoized("header_index", msg, _header_index):
         return []
     key, hit = _memo_get("headers", msg, lname)
     if hit is not _MISSING:
@@ -550,7 +565,7 @@ def headers(msg: Message, name: str) -> list[str]:
 
 
 def _headers(msg: Message, name: str) -> list[str]:
-    if isinstance(msg.policy, email.policy.EmailPolicy):
+    if _modern(msg):
         try:
             found = msg.get_all(name) or []
         except Exception:
@@ -588,14 +603,14 @@ def _render(name: str, value: Any) -> Any:
 
 def rendered_items(msg: Message) -> list[tuple[str, str]]:
     """Every header as ``(name, text)``, as the modern policy's ``items()`` shows them."""
-    if isinstance(msg.policy, email.policy.EmailPolicy):
+    if _modern(msg):
         return [(k, str(v)) for k, v in msg.items()]
     return [(k, str(_render(k, v))) for k, v in msg.raw_items()]
 
 
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
-    if not isinstance(msg.policy, email.policy.EmailPolicy):
+    if not _modern(msg):
         return name.lower() in memoized("header_index", msg, _header_index)
     try:
         return name in msg
@@ -734,7 +749,7 @@ def content_type(part: Message) -> str:
     if hit is not _MISSING:
         return str(hit)
     try:
-        ctype = part.get_content_type()
+        ctype = _ctype(part)
     except Exception:
         ctype = "text/plain"
     if "\n" in ctype or "\r" in ctype:  # a folded raw value: unfold as the modern policy does
