@@ -313,6 +313,17 @@ def test_bounce_patterns_match_as_the_case_insensitive_originals() -> None:
             ]
 
 
+def test_soft_cue_texts_are_the_soft_cue_pattern() -> None:
+    for text in [*_tricky_texts(), *bounces._SOFT_CUE_TEXTS, "will be retr", "will retry"]:
+        low = caseless(text)
+        assert bounces._soft_cue(low) == bool(bounces._SOFT_CUES.search(low)), text
+    for cue in bounces._SOFT_CUE_TEXTS:  # each spelled-out text is one the pattern finds
+        assert bounces._SOFT_CUES.fullmatch(cue), cue
+    for branch in bounces._SOFT_CUES.pattern.split("|"):  # and every branch is spelled out
+        for text in {branch.replace("(?:be )?", ""), branch.replace("(?:be )?", "be ")}:
+            assert bounces._soft_cue(text), text
+
+
 def test_attribution_prefilter_never_hides_an_attribution() -> None:
     rnd = random.Random(9)
     words = ["On", "Mon,", "Ana", "<a@b.c>", "wrote:", "WROTE", "schrieb:", "a écrit :", "Le",
