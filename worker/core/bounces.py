@@ -313,7 +313,7 @@ def _all_failures(msg: Message) -> tuple[Any, Any]:
         detector = detector_class()
         if isinstance(detector, SimpleMatch):
             body = gates.caseless_body()
-            detector.PATTERNS = [p for p in detector.PATTERNS if _start_literal(p[0]) in body]
+            detector.PATTERNS = [p for p, lit in _with_literals(detector.PATTERNS) if lit in body]
         found_temporary, found_permanent = detector.process(msg)
         temporary.update(found_temporary)
         permanent.update(found_permanent)
@@ -366,9 +366,10 @@ class _FluflGates:
         return self._caseless
 
     def may_find(self, detector: type) -> bool:
-        if not detector.__module__.startswith("flufl.bounce._detectors."):
+        name = _gate_name(detector)
+        if name is None:
             return True
-        gate = getattr(self, f"_{detector.__name__.lower()}", None)
+        gate = getattr(self, name, None)
         if gate is None:
             return True
         try:
@@ -409,6 +410,28 @@ class _FluflGates:
     def _llnl(self) -> bool:
         # a match inside one body line is a match in the whole body
         return self._LLNL.search(self.body()) is not None
+
+
+@functools.lru_cache(maxsize=128)
+def _gate_name(detector: type) -> str | None:
+    """The _FluflGates method named after a flufl detector class; None for other classes."""
+    if not detector.__module__.startswith("flufl.bounce._detectors."):
+        return None
+    return f"_{detector.__name__.lower()}"
+
+
+#: flufl's pattern lists with each entry's start literal, by the list's identity (the list
+#: is kept, so its id is never reused): hashing a compiled pattern for the lru_cache of
+#: _start_literal, forty times per detector run, cost more than the scan it saves
+_LITERALS: dict[int, tuple[list[Any], list[tuple[Any, str]]]] = {}
+
+
+def _with_literals(patterns: list[Any]) -> list[tuple[Any, str]]:
+    entry = _LITERALS.get(id(patterns))
+    if entry is None or entry[0] is not patterns:
+        entry = (patterns, [(p, _start_literal(p[0])) for p in patterns])
+        _LITERALS[id(patterns)] = entry
+    return entry[1]
 
 
 @functools.lru_cache(maxsize=256)

@@ -126,13 +126,20 @@ _PRIVACY_INDEX = _phrase_index([p for _rx, p, _l, _k in _PRIVACY_RES])
 
 
 @functools.lru_cache(maxsize=16)
+def _word_list(text: str) -> tuple[str, ...]:
+    """The words of ``text``; the same texts are counted and indexed by several readers."""
+    return tuple(_WORD.findall(text))
+
+
+@functools.lru_cache(maxsize=16)
 def _words(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(text))
+    return frozenset(_word_list(text))
 
 
-def _candidates(index: dict[str, tuple[tuple[int, frozenset[str]], ...]], text: str) -> list[int]:
-    """Positions, in order, of the phrases whose words all occur in ``text``."""
-    words = _words(text)
+def _candidates(
+    index: dict[str, tuple[tuple[int, frozenset[str]], ...]], words: frozenset[str]
+) -> list[int]:
+    """Positions, in order, of the phrases all of whose ``words`` occur in the text."""
     # the keys the text has, by a set intersection (over the smaller side) rather than a
     # walk over every key; "" (a phrase without words) is never a word of the text
     found = [
@@ -160,8 +167,10 @@ _ANY_KEYWORD_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEY
 
 def intent_text(body: str) -> str:
     """Folded unquoted body with unsubscribe-footer sentences removed."""
-    kept = [line for line in body[:_INTENT_LIMIT].splitlines() if not _is_footer(fold(line))]
-    return fold("\n".join(kept))
+    # fold() of the kept lines joined is their folds joined: no line break survives
+    # folding, and neither accents nor case cross a line
+    folded = (fold(line) for line in body[:_INTENT_LIMIT].splitlines())
+    return " ".join(line for line in folded if line and not _is_footer(line))
 
 
 def _is_footer(line: str) -> bool:
@@ -173,11 +182,11 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
     """Opt-out phrases that, by their place and the message's shape, make a request."""
     hits: list[Hit] = []
     subj = fold(clean_subject(subject))
-    if subj and "?" not in subj and len(_WORD.findall(subj)) <= _SHORT_SUBJECT:
+    if subj and "?" not in subj and len(_word_list(subj)) <= _SHORT_SUBJECT:
         hits.extend(_find(subj, "subject", strong_only=False))
     elif subj:
         hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
-    words = len(_WORD.findall(body_text))
+    words = len(_word_list(body_text))
     if 0 < words <= _SHORT_WORDS:
         hits.extend(_find(body_text, "body", strong_only=False))
     elif words:
@@ -191,7 +200,7 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
     if not strong_only:
         tables.append((_KEYWORD_RES, _KEYWORD_INDEX, False))
     for table, index, strong in tables:
-        for position in _candidates(index, text):
+        for position in _candidates(index, _words(text)):
             rx, phrase, lang = table[position]
             for match in rx.finditer(text):
                 if _negated(text, match.start()) or (strong_only and _in_question(text, match)):
@@ -218,10 +227,12 @@ def _in_question(text: str, match: re.Match[str]) -> bool:
 
 def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
     """Privacy kinds requested: explicit phrases, or a data-protection law cited about data."""
-    text = f"{fold(clean_subject(subject))}\n{body_text}"
+    subj = fold(clean_subject(subject))
+    text = f"{subj}\n{body_text}"
+    words = _words(subj) | _words(body_text)  # the line break parts them: no word spans it
     kinds: list[str] = []
     hits: list[Hit] = []
-    for position in _candidates(_PRIVACY_INDEX, text):
+    for position in _candidates(_PRIVACY_INDEX, words):
         rx, phrase, lang, kind = _PRIVACY_RES[position]
         match = rx.search(text)
         if match and not _negated(text, match.start()):
