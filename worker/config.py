@@ -122,7 +122,7 @@ class ImapSource(_Section):
     review_mailbox: str = "optout/review"
     interval_seconds: int = Field(60, ge=1)
     idle: bool = True
-    batch_size: int = Field(50, ge=1, le=100)
+    batch_size: int = Field(50, ge=1, le=100)  # messages per FETCH command
 
 
 class MaildirSource(_Section):
