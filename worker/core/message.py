@@ -553,29 +553,32 @@ def header(msg: Message, name: str) -> str:
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
     lname = name.lower()
-    # most names asked for are absent: the index answers that without the memo
-    if not _modern(msg) and lname not in memoized("header_index", msg, _header_index):
-        return []
-    key, hit = _memo_get("headers", msg, lname)
-    if hit is not _MISSING:
-        return list(hit)
-    out = _headers(msg, name)
-    _memo_put(key, msg, tuple(out))
-    return out
-
-
-def _headers(msg: Message, name: str) -> list[str]:
     if _modern(msg):
+        key, hit = _memo_get("headers", msg, lname)
+        if hit is not _MISSING:
+            return list(hit)
         try:
             found = msg.get_all(name) or []
         except Exception:
             found = []
-    else:
-        raw = memoized("header_index", msg, _header_index).get(name.lower(), ())
+        out = _texts(found)
+        _memo_put(key, msg, tuple(out))
+        return out
+    view = memoized("header_view", msg, _HeaderView)
+    decoded = view.decoded.get(lname)
+    if decoded is None:
+        raw = view.raw.get(lname)
+        if raw is None:  # most names asked for are absent
+            return []
         try:
-            found = [_render(k, v) for k, v in raw]
+            rendered = [_render(k, v) for k, v in raw]
         except Exception:  # as the modern policy's get_all would raise: nothing
-            found = []
+            rendered = []
+        decoded = view.decoded[lname] = tuple(_texts(rendered))
+    return list(decoded)
+
+
+def _texts(found: list[Any]) -> list[str]:
     out: list[str] = []
     for value in found:
         try:
@@ -586,12 +589,18 @@ def _headers(msg: Message, name: str) -> list[str]:
     return out
 
 
-def _header_index(msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
-    """Raw headers by lower-case name, in order."""
-    index: dict[str, list[tuple[str, Any]]] = {}
-    for name, value in msg.raw_items():
-        index.setdefault(name.lower(), []).append((name, value))
-    return {name: tuple(values) for name, values in index.items()}
+class _HeaderView:
+    """A compat32 part's raw headers by lower-case name, in order, and the values decoded
+    so far: one memo entry per part serves every header lookup on it."""
+
+    __slots__ = ("decoded", "raw")
+
+    def __init__(self, msg: Message) -> None:
+        index: dict[str, list[tuple[str, Any]]] = {}
+        for name, value in msg.raw_items():
+            index.setdefault(name.lower(), []).append((name, value))
+        self.raw = {name: tuple(values) for name, values in index.items()}
+        self.decoded: dict[str, tuple[str, ...]] = {}
 
 
 def _render(name: str, value: Any) -> Any:
@@ -611,7 +620,7 @@ def rendered_items(msg: Message) -> list[tuple[str, str]]:
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
     if not _modern(msg):
-        return name.lower() in memoized("header_index", msg, _header_index)
+        return name.lower() in memoized("header_view", msg, _HeaderView).raw
     try:
         return name in msg
     except Exception:
