@@ -30,7 +30,7 @@ def test_finish_keeps_every_field_it_does_not_set() -> None:
     ctx = _Context(
         msg,
         b"",
-        None,
+        lambda: None,
         "sender@example.org",
         "x",
         ("Authentication-Results: dmarc=fail",),

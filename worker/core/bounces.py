@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, cast
@@ -467,14 +468,19 @@ def _decode_set(values: frozenset[bytes]) -> tuple[str, ...]:
 
 
 def detect_bounce(
-    msg: Message, raw: bytes, *, machine: bool, parsed: Message | None = None
+    msg: Message,
+    raw: bytes,
+    *,
+    machine: bool,
+    compat32: Callable[[], Message | None] | None = None,
 ) -> BounceReport:
     """Decide whether ``msg`` reports a delivery failure and collect the failed recipients.
 
     ``machine`` says the message already carries machine markers (empty Return-Path,
     Auto-Submitted, a report content type): free-text cues count only then, so a person
     writing "your mail to bob@example.com was rejected" is not taken for a bounce.
-    ``parsed``: ``raw`` parsed with compat32, if the caller has it (for flufl.bounce).
+    ``compat32``: gives ``raw`` parsed with compat32, or None, if the caller can (for
+    flufl.bounce); asked only when flufl runs, which few messages need.
     """
     facts = _Facts()
     text = all_text(msg)
@@ -486,7 +492,10 @@ def detect_bounce(
     if verdict is None and not signals:
         return BounceReport(False)
     own = _own_addresses(msg)
-    temporary, permanent = flufl_failures(raw, parsed) if verdict is None else ((), ())
+    if verdict is None:
+        temporary, permanent = flufl_failures(raw, compat32() if compat32 else None)
+    else:
+        temporary, permanent = (), ()
     if verdict is None and not permanent and not temporary and not _strong(signals, msg):
         return BounceReport(False)
     if verdict is None:

@@ -11,6 +11,7 @@ unquoted words. :func:`classify` never raises: a message that cannot be read is
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ class _Context:
 
     msg: Message
     raw: bytes
-    parsed: Message | None
+    #: ``msg`` when it reads exactly as a compat32 parse of ``raw`` (flufl.bounce may then
+    #: read it), else None; only flufl needs it, and only for a few messages
+    compat32: Callable[[], Message | None]
     sender: str | None
     subject: str
     markers: tuple[str, ...]
@@ -142,7 +145,7 @@ def classify_with_subject(
         with memo_scope():
             if parsed:
                 subject = header(msg, "Subject")
-            return _decide(msg, raw, msg if parsed and plain_mime(msg) else None), subject
+            return _decide(msg, raw, functools.partial(_plain, msg) if parsed else _none), subject
     except Exception as exc:  # the contract: every input gets an answer
         return (
             Classification(MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)),
@@ -164,14 +167,22 @@ def classify_message(msg: EmailMessage | Message) -> Classification:
         )
 
 
-def _classify(msg: Message, raw: bytes, parsed: Message | None = None) -> Classification:
-    """``parsed``: ``raw`` parsed with compat32 when ``msg`` is exactly that (for flufl)."""
+def _plain(msg: Message) -> Message | None:
+    """``msg`` if it reads as compat32's parse of the same bytes would (see plain_mime)."""
+    return msg if plain_mime(msg) else None
+
+
+def _none() -> None:
+    return None
+
+
+def _classify(msg: Message, raw: bytes) -> Classification:
     with memo_scope():
-        return _decide(msg, raw, parsed)
+        return _decide(msg, raw, _none)
 
 
-def _decide(msg: Message, raw: bytes, parsed: Message | None) -> Classification:
-    ctx = _context(msg, raw, parsed)
+def _decide(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -> Classification:
+    ctx = _context(msg, raw, compat32)
     for rule in (_complaint, _bounce, _auto_reply, _privacy, _unsubscribe):
         result = rule(ctx)
         if result is not None:
@@ -179,7 +190,7 @@ def _decide(msg: Message, raw: bytes, parsed: Message | None) -> Classification:
     return _finish(ctx, _other(ctx))
 
 
-def _context(msg: Message, raw: bytes, parsed: Message | None) -> _Context:
+def _context(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -> _Context:
     from_addresses = addresses_in(headers(msg, "From"))
     sender = from_addresses[0] if from_addresses else None
     domain = sender.rpartition("@")[2] if sender else None
@@ -189,7 +200,7 @@ def _context(msg: Message, raw: bytes, parsed: Message | None) -> _Context:
     return _Context(
         msg,
         raw,
-        parsed,
+        compat32,
         sender,
         header(msg, "Subject"),
         tuple(markers),
@@ -231,7 +242,9 @@ def _complaint(ctx: _Context) -> Classification | None:
 
 
 def _bounce(ctx: _Context) -> Classification | None:
-    report: BounceReport = detect_bounce(ctx.msg, ctx.raw, machine=_machine(ctx), parsed=ctx.parsed)
+    report: BounceReport = detect_bounce(
+        ctx.msg, ctx.raw, machine=_machine(ctx), compat32=ctx.compat32
+    )
     if not report.is_bounce:
         if report.success_report:
             return Classification(MessageClass.OTHER, 0.95, report.evidence, machine=True)
