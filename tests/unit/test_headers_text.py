@@ -338,6 +338,31 @@ def test_attribution_prefilter_never_hides_an_attribution() -> None:
         assert quotes._is_attribution(line, following) == (plain and len(line) <= 300)
 
 
+def test_first_marker_verb_prefilter_never_hides_an_attribution() -> None:
+    def reference(lines: list[str]) -> int:  # _first_marker without the whole-text search
+        for index, line in enumerate(lines):
+            if quotes._SEPARATOR.match(line) or quotes._SIGNATURE.match(line):
+                return index
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            if quotes._is_attribution(line, following):
+                return index
+            if quotes._OUTLOOK_FROM.match(line) and quotes._outlook_block(lines, index):
+                return index
+        return len(lines)
+
+    rnd = random.Random(10)
+    words = ["On", "Mon,", "Ana", "<a@b.c>", "wrote:", "WROTE", "schrieb:", "a", "écrit :",
+             "Le", "ha", "scritto:", "het", "volgende", "geschreven:", "\u0130", "\u212a",
+             "napisał:", "написал:", "am", "hello", " ", "\t", "\u2003", "Thanks",
+             "x" * 150]  # fmt: skip
+    for _ in range(3000):
+        lines = [
+            " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 6)))
+            for _ in range(rnd.randint(1, 8))
+        ]
+        assert quotes._first_marker(lines) == reference(lines), lines
+
+
 def test_headers_read_the_same_inside_and_outside_a_memo_scope() -> None:
     raw = _message(1, random.Random(1), "bounce").encode()
     msg = parse_bytes(raw)

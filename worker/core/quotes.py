@@ -98,15 +98,37 @@ def strip_quotes(text: str) -> str:
 
 
 def _first_marker(lines: list[str]) -> int:
-    """Index of the first line that starts quoted or signature material; len(lines) if none."""
+    """Index of the first line that starts quoted or signature material; len(lines) if none.
+
+    ``lines`` hold no line breaks.
+    """
+    first_verb = _first_verb_line(lines)
     for index, line in enumerate(lines):
         if _SEPARATOR.match(line) or _SIGNATURE.match(line):
             return index
-        if _is_attribution(line, lines[index + 1] if index + 1 < len(lines) else ""):
+        if index + 1 >= first_verb and _is_attribution(
+            line, lines[index + 1] if index + 1 < len(lines) else ""
+        ):
             return index
         if _OUTLOOK_FROM.match(line) and _outlook_block(lines, index):
             return index
     return len(lines)
+
+
+def _first_verb_line(lines: list[str]) -> int:
+    r"""The index of the line where the first attribution verb of ``lines`` starts (one
+    search of the whole text); ``len(lines) + 1`` when there is none.
+
+    A verb found in a line joined to the next (see _is_attribution) is found in the
+    whole text too, at the same characters: the lines are the text's own, and a verb's
+    ``\s+`` matches the line break and the whitespace the join strips as well as the
+    join's space. So no line ending before the first verb's line can be an attribution.
+    """
+    text = "\n".join(lines)
+    match = _VERB_ASCII.search(text.lower()) if text.isascii() else _VERB.search(text)
+    if match is None:
+        return len(lines) + 1
+    return text.count("\n", 0, match.start())
 
 
 def _is_attribution(line: str, following: str) -> bool:
