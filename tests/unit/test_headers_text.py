@@ -363,6 +363,18 @@ def test_first_marker_verb_prefilter_never_hides_an_attribution() -> None:
         assert quotes._first_marker(lines) == reference(lines), lines
 
 
+def test_verb_prefilter_never_hides_a_verb() -> None:
+    rnd = random.Random(11)
+    pieces = ["wrote", "WROTE", "ſchrieb", "a écrit", "A ÉCRIT", "escrıbió", "ESCRIBIO",
+              "ha scritto", "sKrev", "\u212arev", "napisał", "НАПИСАЛ", "напиᲃав", "НАПИᲃАЛ",
+              "het volgende geschreven", "a scris", "\u0130", "é", " ", "wro", "te",
+              "x"]  # fmt: skip
+    for _ in range(5000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 6)))
+        if quotes._VERB.search(text):
+            assert quotes._may_hold_verb(text), text
+
+
 def test_headers_read_the_same_inside_and_outside_a_memo_scope() -> None:
     raw = _message(1, random.Random(1), "bounce").encode()
     msg = parse_bytes(raw)

@@ -938,6 +938,12 @@ def caseless(text: str) -> str:
 _CACHE_TEXT = 64 * 1024
 
 
+def caseless_once(text: str) -> str:
+    """:func:`caseless` for a text read once (a line): not remembered, so it evicts none
+    of the texts that are."""
+    return _caseless(text)
+
+
 @functools.lru_cache(maxsize=32)
 def _caseless_cached(text: str) -> str:
     return _caseless(text)

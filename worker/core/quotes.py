@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from worker.core.message import caseless_once
+
 # "On <date>, <name> wrote:" and its translations; the date part may wrap onto a 2nd line.
 _ATTRIBUTION = re.compile(
     r"""^\s*(?:
@@ -117,7 +119,7 @@ def _first_marker(lines: list[str]) -> int:
 
 def _first_verb_line(lines: list[str]) -> int:
     r"""The index of the line where the first attribution verb of ``lines`` starts (one
-    search of the whole text); ``len(lines) + 1`` when there is none.
+    search of the whole text); ``len(lines) + 1`` when there is none, 0 when not known.
 
     A verb found in a line joined to the next (see _is_attribution) is found in the
     whole text too, at the same characters: the lines are the text's own, and a verb's
@@ -125,7 +127,9 @@ def _first_verb_line(lines: list[str]) -> int:
     join's space. So no line ending before the first verb's line can be an attribution.
     """
     text = "\n".join(lines)
-    match = _VERB_ASCII.search(text.lower()) if text.isascii() else _VERB.search(text)
+    if not text.isascii():  # the case-insensitive search of such text costs more than it saves
+        return 0
+    match = _VERB_ASCII.search(text.lower())
     if match is None:
         return len(lines) + 1
     return text.count("\n", 0, match.start())
@@ -137,11 +141,35 @@ def _is_attribution(line: str, following: str) -> bool:
     # Gmail wraps long attributions: "On Thu, ... <\ninfo@example.org> wrote:"
     joined = f"{line.rstrip()} {following.strip()}"
     # joined holds every verb in line too (only trailing spaces are cut)
-    if not (_VERB_ASCII.search(joined.lower()) if joined.isascii() else _VERB.search(joined)):
+    if joined.isascii():
+        if not _VERB_ASCII.search(joined.lower()):
+            return False
+    elif not _may_hold_verb(joined) or not _VERB.search(joined):
         return False
     if _ATTRIBUTION.match(line):
         return True
     return bool(line.strip()) and len(joined) <= 300 and bool(_ATTRIBUTION.match(joined))
+
+
+#: a plain ASCII part of every verb of _VERB but the Russian and Ukrainian ones, lower-case
+_VERB_CORES = (
+    "wrote", "schrieb", "crit", "escribi", "escreveu", "scritto", "scrisse", "schreef",
+    "geschreven", "skrev", "napsal", "napisa", "scris",
+)  # fmt: skip
+#: every letter case-insensitively equal to one of "написал"/"написав" is in these blocks
+_CYRILLIC = re.compile("[\u0400-\u04ff\u1c80-\u1c8f]")
+
+
+def _may_hold_verb(text: str) -> bool:
+    """False only when the case-insensitive _VERB cannot match ``text``: searched over
+    non-ASCII text, that pattern is slow, and this test is a few substring scans.
+
+    A match of a verb holds its core, matched case-insensitively, which caseless() turns
+    into the plain lower-case core (see message.caseless); a Russian or Ukrainian one
+    holds a Cyrillic letter.
+    """
+    low = caseless_once(text)
+    return any(core in low for core in _VERB_CORES) or _CYRILLIC.search(text) is not None
 
 
 def _outlook_block(lines: list[str], index: int) -> bool:
