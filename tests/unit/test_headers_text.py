@@ -313,6 +313,23 @@ def test_bounce_patterns_match_as_the_case_insensitive_originals() -> None:
             ]
 
 
+def test_any_failure_cue_finds_what_the_failure_cue_pattern_finds() -> None:
+    fast = bounces._ANY_FAILURE_CUE
+    assert fast is not bounces._FAILURE_CUES  # the trie, not the fallback
+    cues = bounces._finite_language(
+        re._parser.parse(bounces._FAILURE_CUES.pattern)  # type: ignore[attr-defined]
+    )
+    assert len(cues) > 60
+    for cue in cues:
+        assert bounces._FAILURE_CUES.fullmatch(cue), cue
+        for text in (cue, f"x {cue} y", cue[:-1], cue[1:], cue.upper()):
+            low = caseless(text)
+            assert bool(fast.search(low)) == bool(bounces._FAILURE_CUES.search(low)), text
+    for text in _tricky_texts():
+        low = caseless(text)
+        assert bool(fast.search(low)) == bool(bounces._FAILURE_CUES.search(low)), text
+
+
 def test_soft_cue_texts_are_the_soft_cue_pattern() -> None:
     for text in [*_tricky_texts(), *bounces._SOFT_CUE_TEXTS, "will be retr", "will retry"]:
         low = caseless(text)
