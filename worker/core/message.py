@@ -222,7 +222,18 @@ def _parse_single_part(raw: bytes) -> Message | None:
 
 
 _NLCRE = re.compile(r"\r\n|\r|\n")
-_NLCRE_EOL = re.compile(r"(\r\n|\r|\n)\Z")
+
+
+def _without_eol(text: str) -> str:
+    r"""``text`` without one final line break, where the feed parser's ``(\r\n|\r|\n)\Z``
+    finds it: read at the end instead of searched for from the start of a payload."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith(("\r", "\n")):
+        return text[:-1]
+    return text
+
+
 _NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
 
 
@@ -390,9 +401,7 @@ class _LineParser:
                 if capturing_preamble:
                     if preamble:
                         lastline = preamble[-1]
-                        eolmo = _NLCRE_EOL.search(lastline)
-                        if eolmo:
-                            preamble[-1] = lastline[: -len(eolmo.group(0))]
+                        preamble[-1] = _without_eol(lastline)
                         cur.preamble = "".join(preamble)
                     capturing_preamble = False
                     self._unreadline(line)
@@ -412,15 +421,11 @@ class _LineParser:
                     if epilogue == "":
                         last.epilogue = None
                     elif epilogue is not None:
-                        mo = _NLCRE_EOL.search(epilogue)
-                        if mo:
-                            last.epilogue = epilogue[: -len(mo.group(0))]
+                        last.epilogue = _without_eol(epilogue)
                 else:
                     payload = last._payload  # type: ignore[attr-defined]
                     if isinstance(payload, str):
-                        mo = _NLCRE_EOL.search(payload)
-                        if mo:
-                            last._payload = payload[: -len(mo.group(0))]  # type: ignore[attr-defined]
+                        last._payload = _without_eol(payload)  # type: ignore[attr-defined]
                 self._pop_eof()
                 self._pop()
                 self._last = self._cur
@@ -460,10 +465,7 @@ class _LineParser:
                 lastheader, lastvalue = "", []
             if line.startswith("From "):
                 if lineno == 0:
-                    mo = _NLCRE_EOL.search(line)
-                    if mo:
-                        line = line[: -len(mo.group(0))]
-                    cur.set_unixfrom(line)
+                    cur.set_unixfrom(_without_eol(line))
                     continue
                 if lineno == len(lines) - 1:
                     # pushed back in front of what follows (the separator line is gone)
