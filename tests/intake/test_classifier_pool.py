@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import pytest
 
@@ -48,6 +49,12 @@ def test_a_worker_killed_under_a_batch_loses_nothing_and_the_pool_comes_back() -
         assert pool._pool is not None
         victim = next(iter(pool._pool._processes))  # a worker's pid
         os.kill(victim, signal.SIGKILL)  # the OOM killer, say
+        # the executor notices a death on its own thread; until then a fast batch may
+        # still go through the surviving worker, so wait for it to see the pool broken
+        deadline = time.monotonic() + 10
+        while not pool._pool._broken and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool._pool._broken
         again = asyncio.run(pool.prepare(MIXED))  # broken pool: classified in a thread
         assert again == prepare_many(MIXED)
         later = asyncio.run(pool.prepare(MIXED))  # and a new pool for what follows
