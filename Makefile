@@ -40,7 +40,10 @@ test: install services lint typecheck
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-bench: install
+bench: install services
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing wrk (load generator of the HTTP benchmarks)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	mkdir -p var/bench
 	$(BIN)/python -m tests.bench
 
