@@ -23,20 +23,22 @@ Why the headers look the way they do:
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Literal
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Literal
 
 from worker.core.addresses import mask
 from worker.core.categories import ALL_PROMOTIONAL, EVERY
 from worker.core.classify import MessageClass
 from worker.mail.headers import MAIL_POLICY
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 #: languages a confirmation is written in; anything else falls back to :data:`DEFAULT_LANGUAGE`
 LANGUAGES = ("en", "es", "fr", "de")
@@ -56,15 +58,21 @@ _WRAP = 72
 _MSGID_RE = re.compile(r"^<?([^<>\s@]+@[^<>\s@]+)>?$")
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
-_env = Environment(
-    loader=PackageLoader("worker.mail", "templates"),
-    # only the HTML alternative is escaped; plain text must keep "<" and "&" as written
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+@functools.cache
+def _templates() -> Environment:
+    """Built on first use: a command that sends nothing does not load Jinja2."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("worker.mail", "templates"),
+        # only the HTML alternative is escaped; plain text must keep "<" and "&" as written
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 class AlertKind(enum.StrEnum):
@@ -159,14 +167,18 @@ def confirmation(
     _require_aware("received_at", received_at)
     lang = pick_language(language)
     scope_kind = {ALL_PROMOTIONAL: "all", EVERY: "every"}.get(scope_label, "category")
-    rendered = _env.get_template(f"confirmation.{lang}.txt.j2").render(
-        address=to,
-        scope_kind=scope_kind,
-        scope_label=scope_label,
-        categories=categories_stopped,
-        account_continues=account_continues,
-        received=_when(received_at),
-        request_id=request_id,
+    rendered = (
+        _templates()
+        .get_template(f"confirmation.{lang}.txt.j2")
+        .render(
+            address=to,
+            scope_kind=scope_kind,
+            scope_label=scope_label,
+            categories=categories_stopped,
+            account_continues=account_continues,
+            received=_when(received_at),
+            request_id=request_id,
+        )
     )
     subject, body = _split_subject(rendered)
     msg = _base(
@@ -184,8 +196,10 @@ def confirmation(
     text = _wrap(body)
     _set_text(msg, text)
     if with_html:
-        page = _env.get_template("confirmation.html.j2").render(
-            lang=lang, title=subject, blocks=_blocks(text)
+        page = (
+            _templates()
+            .get_template("confirmation.html.j2")
+            .render(lang=lang, title=subject, blocks=_blocks(text))
         )
         msg.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
     # after the body: set_content() clears every Content-* header already present
@@ -218,10 +232,14 @@ def alert(
         subject = f"[optout] OVERDUE: {len(overdue)} of {n} opt-out {noun} past deadline"
     else:
         subject = f"[optout] {n} opt-out {noun} near deadline"
-    body = _env.get_template("alert.txt.j2").render(
-        generated=_when(generated_at),
-        overdue=[_alert_row(i) for i in overdue],
-        near=[_alert_row(i) for i in near],
+    body = (
+        _templates()
+        .get_template("alert.txt.j2")
+        .render(
+            generated=_when(generated_at),
+            overdue=[_alert_row(i) for i in overdue],
+            near=[_alert_row(i) for i in near],
+        )
     )
     msg = _base(
         subject=subject,

@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import psycopg
-from psycopg.types.json import Json
 from sqlalchemy import JSON, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -74,7 +72,12 @@ def execute(session: Session, spec: Insert, rows: Sequence[Sequence[Any]]) -> li
     # PostgreSQL: a RawCursor takes $n placeholders and skips psycopg's parsing of the
     # query text, which is cached only for queries of at most 50 parameters and costs
     # milliseconds for a VALUES list of 50 rows
-    cur: Any = psycopg.RawCursor(raw) if name == "postgresql" else raw.cursor()
+    if name == "postgresql":
+        import psycopg  # here, not at the top: a SQLite deployment never loads it
+
+        cur: Any = psycopg.RawCursor(raw)
+    else:
+        cur = raw.cursor()
     sql = ""
     params: list[Any] = []
     try:
@@ -200,7 +203,11 @@ def _converter(type_: Any, dialect: str) -> Converter | None:
     if isinstance(type_, UTCDateTime):
         return _utc_text if dialect == "sqlite" else _utc_aware
     if isinstance(type_, JSON):
-        return json.dumps if dialect == "sqlite" else Json
+        if dialect == "sqlite":
+            return json.dumps
+        from psycopg.types.json import Json
+
+        return Json
     return None
 
 

@@ -23,7 +23,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine
 
 from worker.core.model import ActiveSuppression, Reason
@@ -55,10 +54,17 @@ class FastReads:
     def __init__(self, engine: Engine) -> None:
         url = engine.url
         self.dialect = engine.dialect.name
+        # the driver's error classes; psycopg is imported only for PostgreSQL (start-up)
+        self._errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+        self._down: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
         if self.dialect == "sqlite":
             self._target = url.database or ":memory:"
         else:
+            import psycopg
+
             self._target = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._errors += (psycopg.Error,)
+            self._down += (psycopg.OperationalError,)
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
@@ -69,7 +75,7 @@ class FastReads:
         if conn is None:
             try:
                 conn = self._connect()
-            except (sqlite3.Error, psycopg.Error) as exc:
+            except self._errors as exc:
                 raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
             self._local.conn = conn
             with self._lock:
@@ -83,13 +89,15 @@ class FastReads:
             )
             conn.execute("PRAGMA busy_timeout=30000")
             return conn
+        import psycopg
+
         return psycopg.connect(self._target, autocommit=True, connect_timeout=10)
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         conn = self._conn()
         try:
             rows: list[tuple[Any, ...]] = conn.execute(sql, params).fetchall()
-        except (sqlite3.OperationalError, psycopg.OperationalError) as exc:
+        except self._down as exc:
             self._drop(conn)  # a broken connection is replaced on the next call
             raise DatabaseUnavailable(str(exc).splitlines()[0]) from exc
         return rows
