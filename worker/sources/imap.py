@@ -41,6 +41,7 @@ from worker.sources.base import (
     SourceLoginFailed,
     SourceUnavailable,
 )
+from worker.sources.imap_proto import FastIMAP4
 
 log = structlog.get_logger("optout.sources.imap")
 
@@ -130,7 +131,7 @@ class ImapMailSource:
             # timeout=None: every call is bounded by _call already; aioimaplib's own
             # timeout re-arms a loop timer for each response line (15 % of the client's
             # CPU on a backlog's FETCH responses)
-            self._client = aioimaplib.IMAP4(
+            self._client = FastIMAP4(
                 host=s.host, port=s.port, timeout=None, conn_lost_cb=on_lost, ssl_context=ctx,
             )  # fmt: skip
             await self._call(self._client.wait_hello_from_server(), "connect")
