@@ -176,7 +176,7 @@ class MonitorSettings(_Section):
 
 class IntakeSettings(_Section):
     """How inbound mail is classified: ``workers`` processes beside the event loop
-    (unset: one per core; 0: in a thread of the daemon itself)."""
+    (unset: one per core but one, at least one; 0: in a thread of the daemon itself)."""
 
     workers: int | None = Field(None, ge=0, le=64)
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.intake import messages as m
-from worker.classifier import ClassifierPool
+from worker.classifier import ClassifierPool, default_workers
 from worker.core.prepared import prepare_many
 
 MIXED = [
@@ -80,4 +80,9 @@ def test_workers_ignore_a_ctrl_c_sent_to_the_whole_process_group() -> None:
 @pytest.mark.parametrize("workers", [None, 3])
 def test_worker_count_follows_the_setting(workers: int | None) -> None:
     pool = ClassifierPool(workers)
-    assert pool.workers == (workers or len(os.sched_getaffinity(0)))
+    assert pool.workers == (workers or max(1, len(os.sched_getaffinity(0)) - 1))
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 1), (4, 3), (16, 15)])
+def test_default_leaves_the_parent_one_core(cores: int, expected: int) -> None:
+    assert default_workers(cores) == expected

@@ -50,9 +50,7 @@ class FastProtocol(_impl.IMAP4ClientProtocol):  # type: ignore[misc]
             self.current_command = incomplete_read.cmd
             self.incomplete_line = incomplete_read.data
 
-    def _handle_responses(
-        self, data: bytes, line_handler: Any, current_cmd: Any = None
-    ) -> None:
+    def _handle_responses(self, data: bytes, line_handler: Any, current_cmd: Any = None) -> None:
         """aioimaplib's recursion as a loop: one turn per recursive call it would make."""
         view = memoryview(data)
         pos = 0
