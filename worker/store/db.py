@@ -53,6 +53,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Every request, suppression and audit row also goes into indexes keyed by address
+    # hashes, message ids and evidence keys: random keys, so each commit dirties
+    # index pages all over the file. With SQLite's 2 MB default cache those pages were
+    # read back again and again, and a checkpoint every 1,000 WAL pages copied the same
+    # hot pages into the database many times over: committing a 10,000-reply backlog
+    # made 285,000 pwrite and 83,000 pread calls. A 16 MB cache (filled only as pages are
+    # used) and a checkpoint every 10,000 pages (40 MB of WAL, truncated back to 64 MB
+    # at most after a bigger transaction): 201,000 and 20,000, and the poll's main
+    # process 5-15 % faster (bench_intake, three runs each way).
+    cur.execute("PRAGMA cache_size=-16384")
+    cur.execute("PRAGMA wal_autocheckpoint=10000")
+    cur.execute("PRAGMA journal_size_limit=67108864")
     cur.close()
 
 
