@@ -38,8 +38,8 @@ log = structlog.get_logger("optout.poller")
 _AHEAD = 2
 #: committed messages gathered before one move: a move costs the server a sync of the
 #: whole folder whatever its size (Dovecot's Maildir: 50 per move ran at 0.15x of a bare
-#: fetch, 500 at 0.40x), and a response line per message keeps it under aioimaplib's
-#: recursion limit (see sources/imap.py)
+#: fetch, 500 at 0.40x); the server answers with a line per message, which aioimaplib's
+#: own reader took one recursive call each for (ours, sources/imap_proto.py, loops)
 MOVE_EVERY = 500
 #: messages per pipeline batch: one classification hand-off and one commit each. The
 #: source fetches them in its own smaller FETCH commands (``batch_size``); a commit costs

@@ -4,10 +4,11 @@ Why it is built this way (NOTES.md has the measurements):
 
 - every server call is bounded by our own timeout *and* by the connection-lost signal,
   because aioimaplib's parser can log an error and then never complete a command;
-- FETCH commands stay ≤ 100 messages (the parser slows down and can recurse on big
-  responses); each asks for sizes with the first 256 KB of the bodies, so a 200 MB
-  message is never loaded: it is handed out with its header block only and
-  ``too_large`` set;
+- FETCH commands stay ≤ 100 messages (aioimaplib's own reader slowed down with the
+  square of a response and recursed once per line; ``imap_proto.FastProtocol`` reads
+  linearly, and the limit stays as the configuration's contract); each asks for sizes
+  with the first 256 KB of the bodies, so a 200 MB message is never loaded: it is
+  handed out with its header block only and ``too_large`` set;
 - the checkpoint is a low-water mark ``"{uidvalidity}:{uid}"``: every UID up to it has
   been settled (moved away). Settled mail leaves the mailbox, so a stale mark costs only
   a rescan of gaps, never a repeat; a mark is never advanced past an unsettled UID, so
