@@ -38,8 +38,8 @@ def default_workers(cores: int | None = None) -> int:
     The remaining core is the parent's: its event loop reads the server's responses and
     hands out batches, and its database thread commits them, while Dovecot (on the same
     machine in the benchmark) serves the fetches and moves. On 2 cores one worker drained
-    the 10,000-message backlog about 5 % faster than two (wall clock, 5 runs each,
-    bench_intake): a second worker only added processes taking turns on the same cores.
+    the 10,000-message backlog about 5 % faster than two (wall clock, 5 paired runs of
+    the bench_intake backlog): a second worker only added processes taking turns on the same cores.
     """
     if cores is None:
         try:

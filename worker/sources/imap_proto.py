@@ -4,9 +4,10 @@ aioimaplib 2.0.3 reads responses with ``_handle_responses``, which calls itself 
 per line and hands the rest of the chunk on as a new ``bytes`` (``partition``): a chunk
 of k lines copies its tail k times. The event loop delivers up to 256 KB per read, and a
 backlog's FETCH response is mostly literals, so the copying grows with the square of
-the chunk: 138 µs per message of a corpus-like backlog at 256 KB chunks, 32 µs at 64 KB
-(``tests/bench/bench_imap_proto.py``). On top of that, ``FetchCommand.wait_data`` scans
-every line of the response received so far after each line, and ``data_received``
+the chunk: 103–156 µs per message of a corpus-like backlog at 256 KB reads, 32–80 µs at
+64 KB, against 6–10 µs here (``tests/bench/bench_imap_proto.py``, several runs). On
+top of that, ``FetchCommand.wait_data`` scans every line of the response received so
+far after each line, and ``data_received``
 formats each whole chunk for a debug message before the logger decides to drop it.
 That is CPU on the event loop, which also hands batches to the classifier and moves
 settled mail, so it is on the critical path of every pass.
