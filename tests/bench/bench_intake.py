@@ -43,15 +43,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.bench.common import PG_ADMIN_URL, _pg_conninfo, pg_available
 from tests.bench.imap_raw import backlog as raw_backlog
 from tests.bench.imap_raw import raw_fetch, raw_fetch_move
-from tests.integration.dovecot import Dovecot, DovecotUnavailable
+from tests.integration.dovecot import Dovecot, DovecotUnavailable, tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "bench"
@@ -378,7 +378,10 @@ def poll_backlog(
     with database(backend, work) as url:
         config = write_config(work / f"{label}.toml", url, account)
         migrate(config, env, work)
-        result = poll_run = run_poll(config, env, work, work / f"{label}.log")
+        with server_cpu(server) as dovecot, cpu_over(database_cpu(url)) as db:
+            result = poll_run = run_poll(config, env, work, work / f"{label}.log")
+    result["server_cpu_s"] = dovecot["seconds"]
+    result["database_cpu_s"] = db["seconds"]
     left = len(account.uids("INBOX"))
     processed = len(account.uids("optout.processed"))
     review = len(account.uids("optout.review"))
@@ -396,12 +399,47 @@ def poll_backlog(
     return result
 
 
+@contextmanager
+def cpu_over(read: Callable[[], float]) -> Iterator[dict[str, float]]:
+    """A server's CPU seconds over the block (``read``: its counter), in ``["seconds"]``.
+
+    A server's session process ends a moment after its client logs out or exits; the
+    reading waits for that, so its last work is counted (see tree_cpu_seconds).
+    """
+    out: dict[str, float] = {}
+    before = read()
+    yield out
+    time.sleep(0.3)
+    out["seconds"] = read() - before
+
+
+def server_cpu(server: Dovecot) -> AbstractContextManager[dict[str, float]]:
+    return cpu_over(server.cpu_seconds)
+
+
+def database_cpu(url: str) -> Callable[[], float]:
+    """The CPU counter of the database server behind ``url``: PostgreSQL's postmaster
+    and its backends; nothing for SQLite, which runs inside the poll process."""
+    if not url.startswith("postgresql"):
+        return lambda: 0.0
+    import psycopg
+
+    with psycopg.connect(_pg_conninfo()) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    stat = Path(f"/proc/{row[0]}/stat").read_text()
+    postmaster = int(stat.rsplit(")", 1)[1].split()[1])
+    return lambda: tree_cpu_seconds(postmaster)
+
+
 def raw_move_rate(server: Dovecot, messages: list[bytes]) -> dict[str, Any]:
     """Bare fetch + UID MOVE of the backlog from a fresh account (a move cannot repeat)."""
     account = server.account(f"mv{uuid.uuid4().hex[:6]}")
     account.drop(messages)
     account.uids("INBOX")  # indexed off the clock, as for the poll
-    return asyncio.run(raw_fetch_move(account))
+    with server_cpu(server) as dovecot:
+        result = asyncio.run(raw_fetch_move(account))
+    return {**result, "server_cpu_s": dovecot["seconds"]}
 
 
 def raw_rate(server: Dovecot, messages: list[bytes], repeat: int) -> dict[str, Any]:
@@ -409,7 +447,11 @@ def raw_rate(server: Dovecot, messages: list[bytes], repeat: int) -> dict[str, A
     account = server.account(f"raw{uuid.uuid4().hex[:6]}")
     account.drop(messages)
     asyncio.run(raw_fetch(account))  # warm-up: Dovecot builds its index and cache
-    runs = [asyncio.run(raw_fetch(account)) for _ in range(repeat)]
+    runs = []
+    for _ in range(repeat):
+        with server_cpu(server) as dovecot:
+            result = asyncio.run(raw_fetch(account))
+        runs.append({**result, "server_cpu_s": dovecot["seconds"]})
     return sorted(runs, key=lambda r: float(r["msg_per_s"]))[len(runs) // 2]
 
 
@@ -482,12 +524,15 @@ def run(
             "full_n": n,
         },
     }
+    result["raw_aioimaplib"]["server_cpu_s"] = round(raw_before["server_cpu_s"], 2)
+    result["raw_fetch_and_move"]["server_cpu_s"] = round(move_before["server_cpu_s"], 2)
     for backend, p in polls.items():
         result["poll"][backend] = {
             **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in p.items()},
             "ratio_wall": round(p["msg_per_s_wall"] / raw_mps, 4),
             "ratio_pass": round(p["msg_per_s_pass"] / raw_mps, 4),
             "ratio_wall_to_fetch_and_move": round(p["msg_per_s_wall"] / move_mps, 4),
+            "cpu_budget": cpu_budget(p, n, raw_mps),
         }
     result["poll"]["sqlite_small"] = {
         k: (round(v, 3) if isinstance(v, float) else v) for k, v in small_run.items()
@@ -496,11 +541,13 @@ def run(
     (OUT / "intake.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"raw aioimaplib fetch (batch 50): {raw_mps:,.0f} msg/s "
           f"(before {raw_before['msg_per_s']:,.0f}, after {raw_after['msg_per_s']:,.0f}; "
-          "NOTES baseline for small messages: 24,000–32,000)")  # fmt: skip
+          "NOTES baseline for small messages: 24,000–32,000); Dovecot CPU "
+          f"{result['raw_aioimaplib']['server_cpu_s']:.2f} s")  # fmt: skip
     mv = result["raw_fetch_and_move"]
     print(f"raw aioimaplib fetch (batch 50) + UID MOVE (per 500): {mv['msg_per_s']:,.0f} msg/s = "
           f"{mv['ratio_to_raw_fetch']:.3f}x the fetch alone (moves take "
-          f"{mv['move_share']:.0%} of it): the ceiling of any processor that moves")  # fmt: skip
+          f"{mv['move_share']:.0%} of it): the ceiling of any processor that moves; "
+          f"Dovecot CPU {mv['server_cpu_s']:.2f} s")  # fmt: skip
     for backend, p in result["poll"].items():
         if backend == "sqlite_small":
             continue
@@ -512,11 +559,55 @@ def run(
             f"verified={p['verified']} "
             f"(inbox {p['inbox_left']}, processed {p['processed']}, review {p['review']})"
         )
+    for backend, p in result["poll"].items():
+        if backend != "sqlite_small":
+            print(budget_line(backend, p["cpu_budget"]))
     mem = result["memory"]
     print(f"peak RSS of the poll: {mem['peak_rss_mb_small']} MB at {small:,} messages, "
           f"{mem['peak_rss_mb_full']} MB at {n:,}")  # fmt: skip
     print(f"-> {OUT / 'intake.json'}")
     return result
+
+
+def cpu_budget(poll: dict[str, Any], n: int, raw_mps: float) -> dict[str, float]:
+    """What the run cost the machine, beside what the target allows it.
+
+    On a machine of ``cores`` cores, work of C CPU-seconds cannot finish in less than
+    C / cores seconds of wall clock, however well it is spread; the target's wall time
+    at this run's raw fetch rate therefore caps the CPU of the poll (its classifier
+    processes included: ``wait4`` counts reaped children) and of Dovecot together.
+    The process start runs on one core while the others wait, so it costs the budget
+    ``cores`` times its wall time.
+    """
+    cores = len(os.sched_getaffinity(0))
+    poll_cpu = float(poll["cpu_user_s"]) + float(poll["cpu_sys_s"])
+    server = float(poll["server_cpu_s"]) + float(poll["database_cpu_s"])
+    target_wall = n / (TARGET * raw_mps)
+    startup = float(poll["wall_s"]) - float(poll["pass_s"])
+    return {
+        "cores": cores,
+        "poll_cpu_s": round(poll_cpu, 2),
+        "server_cpu_s": round(float(poll["server_cpu_s"]), 2),
+        "database_cpu_s": round(float(poll["database_cpu_s"]), 2),
+        "total_cpu_s": round(poll_cpu + server, 2),
+        "floor_wall_s": round((poll_cpu + server) / cores, 2),
+        "startup_wall_s": round(startup, 2),
+        "target_wall_s": round(target_wall, 2),
+        "target_cpu_budget_s": round(cores * target_wall, 2),
+        "pass_cpu_budget_s": round(cores * (target_wall - startup), 2),
+    }
+
+
+def budget_line(backend: str, b: dict[str, float]) -> str:
+    return (
+        f"CPU of the poll, {backend:<10}: {b['poll_cpu_s']:.2f} s (its classifier processes "
+        f"included) + Dovecot {b['server_cpu_s']:.2f} s"
+        + (f" + PostgreSQL {b['database_cpu_s']:.2f} s" if b["database_cpu_s"] else "")
+        + f" = {b['total_cpu_s']:.2f} core-s on "
+        f"{b['cores']} cores, so no schedule ends it in under {b['floor_wall_s']:.2f} s; the "
+        f"target is {b['target_wall_s']:.2f} s wall = at most {b['target_cpu_budget_s']:.2f} "
+        f"core-s in all, {b['pass_cpu_budget_s']:.2f} after the {b['startup_wall_s']:.2f} s start"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

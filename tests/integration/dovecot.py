@@ -84,6 +84,31 @@ def _self_signed(cert: Path, key: Path) -> None:
     key.chmod(0o600)
 
 
+def tree_cpu_seconds(master: int) -> float:
+    """CPU seconds of a pre-forking server so far: ``master``, its reaped children
+    (``cutime``/``cstime``) and its live ones (Linux ``/proc``).
+
+    A counter that only grows, so a session that ends between two readings still
+    counts: its time has moved into the master's ``cutime``.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile: its time is in the master's cutime now
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master:
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        elif ppid == master:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 @dataclass
 class Dovecot:
     """One Dovecot instance; ``separator`` picks the mailbox hierarchy delimiter."""
@@ -247,6 +272,14 @@ service anvil {{
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server's processes (imap, imap-login, auth, …):
+        see :func:`tree_cpu_seconds`. Benchmarks read it around a run to put the
+        server's share of the machine beside their own."""
+        if self._proc is None:
+            raise RuntimeError("cpu_seconds() of a Dovecot that this view did not start")
+        return tree_cpu_seconds(self._proc.pid)
 
     @property
     def running(self) -> bool:
