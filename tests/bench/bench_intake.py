@@ -19,7 +19,9 @@ Why it is built this way:
   given from the wall clock (process start to exit) and from the pass's own seconds;
   the ratio uses the wall clock, the stricter of the two;
 - peak RSS comes from ``os.wait4`` on that one child (``RUSAGE_CHILDREN`` would keep the
-  largest child ever waited for, hiding a smaller later run), at two backlog sizes.
+  largest child ever waited for, hiding a smaller later run), at two backlog sizes,
+  read by a small launcher process (``tests.bench.launch``): Linux carries the peak of
+  the image a process ``exec``s over, and this runner is the larger after bench_bulk.
 
 Run: ``python -m tests.bench.bench_intake [N] [--small 2000] [--no-pg]``, or through
 ``python -m tests.bench intake``; writes ``var/bench/intake.json``.
@@ -336,34 +338,40 @@ def migrate(config: Path, env: dict[str, str], cwd: Path) -> None:
 
 
 def run_poll(config: Path, env: dict[str, str], cwd: Path, log: Path) -> dict[str, Any]:
-    """`optout poll --source bench --json` as a child; wall time, its report, its peak RSS."""
+    """`optout poll --source bench --json` as a child; wall time, its report, its peak RSS.
+
+    Started through ``tests.bench.launch``, so its peak RSS is its own and not this
+    runner's (see that module), and its wall clock starts at its own start.
+    """
     cmd = [sys.executable, "-m", "worker.cli", "poll", "--source", SOURCE, "--json",
            "--config", str(config)]  # fmt: skip
+    usage_file = log.with_suffix(".usage.json")
+    # by path: the launcher is plain standard library, and the child's sys.path stays
+    launcher = [sys.executable, str(Path(__file__).with_name("launch.py")), str(usage_file),
+                "--", *cmd]  # fmt: skip
     with (
         log.open("wb") as err,
         tempfile.TemporaryFile() as out,
     ):
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run(launcher, env=env, cwd=cwd, stdout=out, stderr=err, check=False)
         out.seek(0)
         stdout = out.read().decode()
-    if proc.returncode != 0:
+    usage = json.loads(usage_file.read_text()) if proc.returncode == 0 else {}
+    if usage.get("returncode") != 0:
         tail = log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"optout poll exited {proc.returncode}: {stdout[-500:]} {tail}")
+        raise RuntimeError(f"optout poll exited {usage.get('returncode', proc.returncode)}: "
+                           f"{stdout[-500:]} {tail}")  # fmt: skip
     (report,) = json.loads(stdout)["sources"]
     return {
-        "wall_s": wall,
+        "wall_s": float(usage["wall_s"]),
         "pass_s": float(report["seconds"]),
         "fetched": int(report["fetched"]),
         "new": int(report["new"]),
         "classes": report["classes"],
         "outcomes": report["outcomes"],
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux: kilobytes
-        "cpu_user_s": usage.ru_utime,
-        "cpu_sys_s": usage.ru_stime,
+        "peak_rss_mb": float(usage["peak_rss_mb"]),
+        "cpu_user_s": float(usage["cpu_user_s"]),
+        "cpu_sys_s": float(usage["cpu_sys_s"]),
     }
 
 
