@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from worker.core.addresses import address_hash, mask, normalise
+from worker.core.addresses import address_hash, mask, normalise, recent_address_hash
 from worker.core.categories import ALL_PROMOTIONAL, EVERY, Categories
 from worker.core.clock import Clock
 from worker.core.deadlines import BusinessCalendar
@@ -155,7 +155,7 @@ class OptoutService:
         for i, (req, key) in enumerate(zip(reqs, keys, strict=True)):
             if key not in first:
                 first[key] = i
-                rows[key] = self.request_row(req, address_hash(req.address), now, key)
+                rows[key] = self.request_row(req, recent_address_hash(req.address), now, key)
         ids = tx.insert_requests(list(rows.values()))
         earlier = {v.evidence_key: v for v in tx.requests_by_evidence_keys(
             [k for k in rows if k not in ids])}  # fmt: skip

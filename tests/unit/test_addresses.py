@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.core.addresses import address_hash, hash_of, is_valid, mask, mask_in_text, normalise
+from worker.core.addresses import (
+    address_hash,
+    hash_of,
+    is_valid,
+    mask,
+    mask_in_text,
+    normalise,
+    recent_address_hash,
+)
 from worker.errors import InvalidAddress
 
 
@@ -66,3 +74,9 @@ def test_normalise_is_idempotent(raw: str) -> None:
         return
     assert normalise(once) == once
     assert normalise(once.upper()) == once
+
+
+def test_the_remembered_hash_is_the_hash() -> None:
+    for address in ("jane@example.org", "JANE@example.org", "émile@exemple.fr", ""):
+        assert recent_address_hash(address) == address_hash(address)
+        assert recent_address_hash(address) == address_hash(address)  # from the cache

@@ -196,19 +196,26 @@ def _converter(type_: Any, dialect: str) -> Converter | None:
     ``UTCDateTime`` → SQLite: naive UTC in SQLAlchemy's SQLite DATETIME text format
     (``2026-11-23 15:00:00.000000``, microseconds always written); PostgreSQL: the aware
     UTC datetime, as psycopg gets it from SQLAlchemy. ``JSON`` → ``json.dumps`` text on
-    SQLite, psycopg's ``Json`` wrapper on PostgreSQL (SQLAlchemy's psycopg dialect binds
-    the same; no custom serializer is configured). Strings, numbers and bytes pass as is,
-    as they do through Core.
+    SQLite (the same text: see ``_JSON_TEXT``), psycopg's ``Json`` wrapper on PostgreSQL
+    (SQLAlchemy's psycopg dialect binds the same; no custom serializer is configured).
+    Strings, numbers and bytes pass as is, as they do through Core.
     """
     if isinstance(type_, UTCDateTime):
         return _utc_text if dialect == "sqlite" else _utc_aware
     if isinstance(type_, JSON):
         if dialect == "sqlite":
-            return json.dumps
+            return _JSON_TEXT
         from psycopg.types.json import Json
 
         return Json
     return None
+
+
+#: ``json.dumps`` with its defaults but for the check for circular references, which
+#: keeps a table of every container it enters (one encoder call per JSON cell, 55,000
+#: for a 10,000-message intake backlog): the values bound here are fresh dicts of
+#: strings and numbers, built for the row, which cannot refer to themselves
+_JSON_TEXT = json.JSONEncoder(check_circular=False).encode
 
 
 def _utc_text(value: datetime | None) -> str | None:
