@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+# the classifier's modules compiled with mypyc (scripts/build_native.py), rebuilt when a
+# source changes; should it fail, everything runs as plain Python (a CI test fails then)
+NATIVE := worker/core/_native.json
+$(NATIVE): $(STAMP) $(wildcard worker/core/*.py) scripts/build_native.py
+	@echo "compiling the classifier with mypyc (about a minute)"
+	@$(BIN)/python scripts/build_native.py >$(VENV)/native-build.log 2>&1 \
+	  || { rm -f $@; echo "mypyc build failed (see $(VENV)/native-build.log): plain Python" >&2; }
+
+install: $(STAMP) $(NATIVE)
 
 ## the daemon on the embedded default: SQLite and a Maildir inbox under ./var, HTTP on :8025
 run: install
@@ -51,4 +59,5 @@ corpus: install
 	$(BIN)/python scripts/corpus_report.py
 
 clean:
+	rm -f worker/core/*.so $(NATIVE)
 	rm -rf $(VENV) var/bench .mypy_cache .ruff_cache .pytest_cache

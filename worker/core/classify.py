@@ -14,7 +14,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from email.message import EmailMessage, Message
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
@@ -80,6 +80,11 @@ class Classification:
     other_addresses_in_body: tuple[str, ...] = ()
     machine: bool = False
 
+    def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
+        # pickled into and out of the classifier processes; compiled (mypyc) a frozen
+        # class refuses pickle's attribute-by-attribute rebuild, so it is rebuilt by call
+        return (Classification, tuple(getattr(self, f.name) for f in fields(self)))
+
 
 @dataclass(frozen=True)
 class _Context:
@@ -96,6 +101,9 @@ class _Context:
     tokens: tuple[str, ...]
     authentication_failed: bool
     message_id: str | None
+    #: facts computed on first use (see _lazy); a field, not the instance dict, which a
+    #: compiled class (mypyc, see scripts/build_native.py) does not have
+    lazy: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def body(self) -> str:
@@ -109,7 +117,7 @@ class _Context:
 
 def _lazy(ctx: _Context, name: str, compute: Callable[[], str]) -> str:
     """Compute a context fact on first use (the dataclass is frozen; its dict is not)."""
-    cache: dict[str, str] = ctx.__dict__.setdefault("_lazy", {})
+    cache = ctx.lazy
     if name not in cache:
         cache[name] = compute()
     return cache[name]

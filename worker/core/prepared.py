@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from worker.core.classify import DEFAULT_MAX_BYTES, Classification, classify_with_subject
 from worker.core.message import header, parse_bytes
@@ -27,6 +27,10 @@ class Prepared:
     classification: Classification
     subject: str | None
     sha256: str
+
+    def __reduce__(self) -> tuple[type[Prepared], tuple[object, ...]]:
+        # rebuilt by call after pickling, as Classification is (see there)
+        return (Prepared, tuple(getattr(self, f.name) for f in fields(self)))
 
 
 def prepare(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Prepared:

@@ -1,0 +1,146 @@
+"""The mypyc build of the classifier (scripts/build_native.py): used, equal, never stale.
+
+CI runs the compiled modules (``make install`` builds them), so these tests prove that
+what runs there is what the source says: the same answer for every corpus sample and
+every message of the benchmark's backlog, pickling across the classifier processes, and
+a fall-back to the sources the moment one of them no longer matches its build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import worker.core
+from tests.bench.bench_intake import corpus_like_backlog
+from tests.conftest import service_missing
+from tests.corpus.metrics import corpus_root, load_samples, message_bytes
+from worker.core.prepared import prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "worker" / "core"
+
+_PROBE = (
+    "import json, worker.core as c, worker.core.classify as m, worker.core.message as g\n"
+    "from worker.core.prepared import prepare\n"
+    "p = prepare(b'From: a@example.org\\r\\nSubject: stop\\r\\n\\r\\n'\n"
+    "            b'Please unsubscribe me\\r\\n')\n"
+    "print(json.dumps([list(c.COMPILED), m.__file__, g.__file__,"
+    " p.classification.message_class.value]))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def compiled() -> tuple[str, ...]:
+    if not worker.core.COMPILED:
+        service_missing(
+            "the classifier is not compiled: run `make install` (scripts/build_native.py; "
+            "mypyc's log in .venv/native-build.log), and leave OPTOUT_PURE_PYTHON unset "
+            f"(it is {os.environ.get('OPTOUT_PURE_PYTHON')!r})"
+        )
+    return worker.core.COMPILED
+
+
+def _probe(pythonpath: Path, **env: str) -> tuple[list[str], str, str, str]:
+    full = {k: v for k, v in os.environ.items() if k != "OPTOUT_PURE_PYTHON"}
+    full.update(env, PYTHONPATH=str(pythonpath))
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=full, cwd=pythonpath, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    names, classify_file, message_file, klass = json.loads(out.stdout)
+    return names, classify_file, message_file, klass
+
+
+def test_the_classifier_runs_compiled(compiled: tuple[str, ...]) -> None:
+    import worker.core.classify
+    import worker.core.message
+
+    assert {"classify", "message", "bounces", "intent"} <= set(compiled)
+    for module in (worker.core.classify, worker.core.message):
+        assert module.__file__ is not None
+        assert module.__file__.endswith(".so")
+
+
+def test_compiled_and_source_give_the_same_answer_for_every_message(
+    compiled: tuple[str, ...], tmp_path: Path
+) -> None:
+    root = corpus_root()
+    if not root.is_dir():
+        service_missing(f"public email corpus not found at {root}")
+    messages = [message_bytes(root, s) for s in load_samples(root)]
+    messages += list(corpus_like_backlog(1500, seed=5))
+    messages += [b"", b"\xff\xfe garbage", b"Subject: =?x-unknown?B?AAAA?=\r\n\r\nhi"]
+    batch = tmp_path / "messages.pickle"
+    batch.write_bytes(pickle.dumps(messages))
+    script = (
+        "import pickle, sys, worker.core as c\n"
+        "from worker.core.prepared import prepare\n"
+        "assert c.COMPILED == (), c.COMPILED\n"
+        "msgs = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "sys.stdout.write(''.join(repr(prepare(m)) + '\\n' for m in msgs))\n"
+    )
+    env = {**os.environ, "OPTOUT_PURE_PYTHON": "1"}
+    pure = subprocess.run(
+        [sys.executable, "-c", script, str(batch)], env=env, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()  # fmt: skip
+    native = [repr(prepare(m)) for m in messages]
+    assert len(pure) == len(native) == len(messages)
+    differing = [i for i, (a, b) in enumerate(zip(pure, native, strict=True)) if a != b]
+    assert differing == [], (pure[differing[0]], native[differing[0]])
+
+
+def test_answers_cross_a_process_boundary(compiled: tuple[str, ...]) -> None:
+    for raw in corpus_like_backlog(40, seed=3):
+        p = prepare(raw)
+        assert pickle.loads(pickle.dumps(p)) == p
+
+
+@pytest.fixture
+def copy(compiled: tuple[str, ...], tmp_path: Path) -> Path:
+    """The package with its build, somewhere else (the build is tied to its sources)."""
+    shutil.copytree(ROOT / "worker", tmp_path / "worker",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    return tmp_path
+
+
+def test_a_copy_of_the_build_runs_compiled(copy: Path) -> None:
+    names, classify_file, _message_file, klass = _probe(copy)
+    assert names == sorted(json.loads((CORE / "_native.json").read_text())["sources"])
+    assert classify_file.startswith(str(copy))
+    assert classify_file.endswith(".so")
+    assert klass == "unsubscribe"
+
+
+def test_an_edited_source_turns_the_whole_build_off(copy: Path) -> None:
+    intent = copy / "worker" / "core" / "intent.py"
+    intent.write_text(intent.read_text() + "\n# edited after the build\n")
+    names, classify_file, message_file, klass = _probe(copy)
+    assert names == []
+    # all or none: the unedited modules run from source too
+    assert classify_file.endswith("classify.py")
+    assert message_file.endswith("message.py")
+    assert klass == "unsubscribe"
+
+
+def test_pure_python_on_request(copy: Path) -> None:
+    names, classify_file, _, klass = _probe(copy, OPTOUT_PURE_PYTHON="1")
+    assert names == []
+    assert classify_file.endswith("classify.py")
+    assert klass == "unsubscribe"
+
+
+def test_a_build_without_its_manifest_is_not_used(copy: Path) -> None:
+    (copy / "worker" / "core" / "_native.json").unlink()
+    names, classify_file, _, klass = _probe(copy)
+    assert names == []
+    assert classify_file.endswith("classify.py")
+    assert klass == "unsubscribe"
