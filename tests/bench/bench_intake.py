@@ -50,6 +50,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import worker.core
 from tests.bench.common import PG_ADMIN_URL, _pg_conninfo, pg_available
 from tests.bench.imap_raw import backlog as raw_backlog
 from tests.bench.imap_raw import raw_fetch, raw_fetch_move
@@ -524,6 +525,8 @@ def run(
             "ratio_to_raw_fetch": round(move_mps / raw_mps, 4),
         },
         "target_ratio": TARGET,
+        # the poll runs from this tree with this environment: the same build, or none
+        "classifier_compiled": list(worker.core.COMPILED),
         "poll": {},
         "memory": {
             "peak_rss_mb_small": round(small_run["peak_rss_mb"], 1),
@@ -556,6 +559,9 @@ def run(
           f"{mv['ratio_to_raw_fetch']:.3f}x the fetch alone (moves take "
           f"{mv['move_share']:.0%} of it): the ceiling of any processor that moves; "
           f"Dovecot CPU {mv['server_cpu_s']:.2f} s")  # fmt: skip
+    compiled = result["classifier_compiled"]
+    print("classifier: " + (f"compiled (mypyc, {len(compiled)} modules)" if compiled
+                            else "interpreted (no build, or OPTOUT_PURE_PYTHON set)"))  # fmt: skip
     for backend, p in result["poll"].items():
         if backend == "sqlite_small":
             continue
