@@ -435,8 +435,9 @@ def database_cpu(url: str) -> Callable[[], float]:
 
     with psycopg.connect(_pg_conninfo()) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    stat = Path(f"/proc/{row[0]}/stat").read_text()
+        assert row is not None
+        # read while the connection is open: its backend process ends with it
+        stat = Path(f"/proc/{row[0]}/stat").read_text()
     postmaster = int(stat.rsplit(")", 1)[1].split()[1])
     return lambda: tree_cpu_seconds(postmaster)
 
