@@ -4,7 +4,7 @@ Classification is most of the CPU an inbound message costs, and it is plain type
 Python that ``mypy --strict`` already checks, which is what mypyc compiles to C: the
 same source, about 1.25 times faster on the bench_intake backlog (paired runs), nothing to keep in
 step by hand. The extension modules land beside their sources (``worker/core/*.so``,
-git-ignored) with a manifest of the sources' digests; ``worker/core/__init__.py`` loads
+git-ignored) with a manifest of the sources' digests; ``worker/_native.py`` loads
 them only while every digest still matches, so an edited source is never shadowed by
 a stale build (it runs as plain Python until the next ``make install``).
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from email.policy import compat32
 from pathlib import Path
 
-import worker.core
+import worker._native
 from tests.bench.bench_intake import KINDS, _message, corpus_like_backlog
 from worker.core.classify import classify
 
@@ -65,7 +65,7 @@ def _backlog_us(n: int) -> float:
 
 def _source_us(n: int) -> float | None:
     """The same figure with the compiled build turned off; None when there is none."""
-    if not worker.core.COMPILED:
+    if not worker._native.COMPILED:
         return None
     out = subprocess.run(
         [sys.executable, "-m", "tests.bench.bench_classify", "--backlog-us", str(n)],
@@ -90,7 +90,7 @@ def run(n: int = 3000) -> dict[str, object]:
         "classify_us_per_msg": round(classify_us, 1),
         "compat32_parse_us_per_msg": round(parse_us, 1),
         "ratio_classify_over_parse": round(classify_us / parse_us, 2),
-        "compiled_modules": list(worker.core.COMPILED),
+        "compiled_modules": list(worker._native.COMPILED),
         "source_us_per_msg": None if source_us is None else round(source_us, 1),
         "target_us_per_msg": TARGET_US,
         "per_kind_us_per_msg": kinds,
@@ -102,7 +102,7 @@ def run(n: int = 3000) -> dict[str, object]:
         f"bare compat32 parse {parse_us:.0f} µs/msg | ratio {classify_us / parse_us:.2f}×"
     )
     if source_us is not None:
-        modules = len(worker.core.COMPILED)
+        modules = len(worker._native.COMPILED)
         print(f"   compiled ({modules} modules, mypyc): {classify_us:.0f} µs/msg; "
               f"the same sources interpreted: {source_us:.0f} µs/msg, "
               f"{source_us / classify_us:.2f}× slower")  # fmt: skip

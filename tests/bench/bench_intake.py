@@ -50,7 +50,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import worker.core
+import worker._native
 from tests.bench.common import PG_ADMIN_URL, _pg_conninfo, pg_available
 from tests.bench.imap_raw import backlog as raw_backlog
 from tests.bench.imap_raw import raw_fetch, raw_fetch_move
@@ -527,7 +527,7 @@ def run(
         },
         "target_ratio": TARGET,
         # the poll runs from this tree with this environment: the same build, or none
-        "classifier_compiled": list(worker.core.COMPILED),
+        "classifier_compiled": list(worker._native.COMPILED),
         "poll": {},
         "memory": {
             "peak_rss_mb_small": round(small_run["peak_rss_mb"], 1),

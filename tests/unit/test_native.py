@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import worker.core
+import worker._native
 from tests.bench.bench_intake import corpus_like_backlog
 from tests.conftest import service_missing
 from tests.corpus.metrics import corpus_root, load_samples, message_bytes
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "worker" / "core"
 
 _PROBE = (
-    "import json, worker.core as c, worker.core.classify as m, worker.core.message as g\n"
+    "import json, worker._native as c, worker.core.classify as m, worker.core.message as g\n"
     "from worker.core.prepared import prepare\n"
     "p = prepare(b'From: a@example.org\\r\\nSubject: stop\\r\\n\\r\\n'\n"
     "            b'Please unsubscribe me\\r\\n')\n"
@@ -39,13 +39,13 @@ _PROBE = (
 
 @pytest.fixture(scope="module")
 def compiled() -> tuple[str, ...]:
-    if not worker.core.COMPILED:
+    if not worker._native.COMPILED:
         service_missing(
             "the classifier is not compiled: run `make install` (scripts/build_native.py; "
             "mypyc's log in .venv/native-build.log), and leave OPTOUT_PURE_PYTHON unset "
             f"(it is {os.environ.get('OPTOUT_PURE_PYTHON')!r})"
         )
-    return worker.core.COMPILED
+    return worker._native.COMPILED
 
 
 def _probe(pythonpath: Path, **env: str) -> tuple[list[str], str, str, str]:
@@ -81,7 +81,7 @@ def test_compiled_and_source_give_the_same_answer_for_every_message(
     batch = tmp_path / "messages.pickle"
     batch.write_bytes(pickle.dumps(messages))
     script = (
-        "import pickle, sys, worker.core as c\n"
+        "import pickle, sys, worker._native as c\n"
         "from worker.core.prepared import prepare\n"
         "assert c.COMPILED == (), c.COMPILED\n"
         "msgs = pickle.loads(open(sys.argv[1], 'rb').read())\n"
