@@ -308,7 +308,7 @@ class ImapMailSource:
             if moved:
                 self._watermark = min(self._outstanding) - 1 if self._outstanding else self._cursor
                 self._since_save += moved
-                self._save()
+                await self._save_off_loop()
         self._log.debug(
             "source.settled",
             count=moved,
@@ -499,14 +499,25 @@ class ImapMailSource:
         return f"uid:{self.settings.mailbox}"
 
     def _save(self, force: bool = False) -> None:
+        if (due := self._due_save(force)) is not None:
+            self.checkpoint.set(self.name, self._checkpoint_key, due[1])
+            self._saved, self._since_save = due[0], 0
+
+    async def _save_off_loop(self) -> None:
+        """:meth:`_save`, with the write in a thread: it waits for the database's write
+        lock, which the commit of the next batch may hold for ~0.1 s; on the event loop
+        that wait stalled fetching and hand-offs (0.77 s of a 10,000-message pass)."""
+        if (due := self._due_save()) is not None:
+            await asyncio.to_thread(self.checkpoint.set, self.name, self._checkpoint_key, due[1])
+            self._saved, self._since_save = due[0], 0
+
+    def _due_save(self, force: bool = False) -> tuple[int, str] | None:
+        """(watermark, bookmark) when a checkpoint write is due, else None."""
         if self._watermark <= self._saved:
-            return
+            return None
         if not force and self._since_save < _CHECKPOINT_EVERY:
-            return
-        self.checkpoint.set(
-            self.name, self._checkpoint_key, f"{self._uidvalidity}:{self._watermark}"
-        )
-        self._saved, self._since_save = self._watermark, 0
+            return None
+        return self._watermark, f"{self._uidvalidity}:{self._watermark}"
 
     def _server(self, name: str) -> str:
         return wire.server_name(name, self._delimiter)
