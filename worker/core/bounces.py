@@ -209,7 +209,10 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
     found: list[DsnRecipient] = []
     for block in blocks:
         fields: dict[str, str] = {}
-        for match in _FIELD_CASELESS.finditer(caseless(block)):  # same offsets as block's
+        folded = caseless(block)
+        if not any(word in folded for word in _FIELD_WORDS):
+            continue  # no field can start here: the text part, the original's body, …
+        for match in _FIELD_CASELESS.finditer(folded):  # same offsets as block's
             name = block[match.start(1) : match.end(1)].lower()
             fields.setdefault(name, block[match.start(2) : match.end(2)].strip())
         addresses = [

@@ -175,6 +175,14 @@ _COMPOSITE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
 _HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
 
 
+def _head_end(raw: bytes) -> int:
+    """Where the hint above stops looking: the first empty line, within 16 KB. A caseless
+    search costs per byte scanned, and the hint is only a hint (the parse decides), so
+    it reads the header block alone, not the first 16 KB of a body too."""
+    ends = [i for i in (raw.find(b"\n\n", 0, 16384), raw.find(b"\n\r\n", 0, 16384)) if i >= 0]
+    return min(ends) + 1 if ends else 16384
+
+
 def _parse_single_part(raw: bytes) -> Message | None:
     """What ``BytesParser(policy=compat32)`` builds for a plain single-part message, or
     None for anything else (multipart, message/*, a Unix From line, header defects).
@@ -183,7 +191,7 @@ def _parse_single_part(raw: bytes) -> Message | None:
     payload; the feed parser reaches the same result line by line, several times slower.
     test_headers_text.py compares the two on the corpus and on mangled messages.
     """
-    if _COMPOSITE.search(raw, 0, 16384):  # most likely multipart: not worth the try
+    if _COMPOSITE.search(raw, 0, _head_end(raw)):  # most likely multipart: not worth the try
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
     policy = _POLICY
@@ -205,13 +213,13 @@ def _parse_single_part(raw: bytes) -> Message | None:
             return None  # a header without a name, or an envelope line
         else:
             if current:
-                fields.append(policy.header_source_parse(current))
+                fields.append(_source_field(current))
             current = [line]
         pos += len(line)
     else:
         return None  # no body at all: leave the corner cases to the parser
     if current:
-        fields.append(policy.header_source_parse(current))
+        fields.append(_source_field(current))
     msg = Message(policy=policy)
     for name, value in fields:
         msg.set_raw(name, value)
@@ -219,6 +227,13 @@ def _parse_single_part(raw: bytes) -> Message | None:
         return None
     msg.set_payload(text[pos:])
     return msg
+
+
+def _source_field(lines: list[str]) -> tuple[str, str]:
+    """``Compat32.header_source_parse(lines)``, the same (name, value), as a compiled call:
+    the parser makes one per header line group, a dozen or more per message."""
+    name, value = lines[0].split(":", 1)
+    return name, (value.lstrip(" \t") + "".join(lines[1:])).rstrip("\r\n")
 
 
 _NLCRE = re.compile(r"\r\n|\r|\n")
@@ -461,7 +476,7 @@ class _LineParser:
                 lastvalue.append(line)
                 continue
             if lastheader:
-                cur.set_raw(*self._policy.header_source_parse(lastvalue))
+                cur.set_raw(*_source_field(lastvalue))
                 lastheader, lastvalue = "", []
             if line.startswith("From "):
                 if lineno == 0:
@@ -480,7 +495,7 @@ class _LineParser:
             lastheader = line[:i]
             lastvalue = [line]
         if lastheader:
-            cur.set_raw(*self._policy.header_source_parse(lastvalue))
+            cur.set_raw(*_source_field(lastvalue))
 
 
 @functools.lru_cache(maxsize=256)
