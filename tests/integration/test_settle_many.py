@@ -3,6 +3,8 @@ per message, with the same idempotency, checkpoint and outage semantics as ``set
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -383,3 +385,45 @@ async def test_timing_single_settle_vs_settle_many_for_1000_messages(
     await run(f"settle_many, one batch of {n}", batches_of(n))
     for label, ms in results.items():
         print(f"{label:32s} {ms:6.3f} ms/msg  ({n} messages, 10% review)")
+
+
+class _SlowCheckpoint(InMemoryCheckpoint):
+    """A bookmark store whose writes wait, as SQLite's do while a commit holds its lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+
+    def set(self, source: str, key: str, value: str) -> None:
+        self.threads.append(threading.get_ident())
+        time.sleep(0.3)
+        super().set(source, key, value)
+
+
+async def test_the_bookmark_is_written_off_the_event_loop(
+    dovecot: Dovecot, make_source: SourceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imap_module, "_CHECKPOINT_EVERY", 10)
+    dovecot.drop(message(n) for n in range(1, 21))
+    slow = _SlowCheckpoint()
+    src = make_source(checkpoint=slow)
+    items = await src.fetch(100)
+    before = len(slow.threads)  # connecting wrote the first bookmark, before any mail
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        await src.settle_many([(i, P) for i in items])
+    finally:
+        ticker.cancel()
+    assert slow.values[("inbox", "uid:INBOX")] == f"{dovecot.uidvalidity()}:20"
+    during = slow.threads[before:]
+    assert during
+    assert threading.get_ident() not in during
+    assert ticks >= 3  # the loop kept running through the 0.3 s write (about 30 ticks)
