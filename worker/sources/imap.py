@@ -57,8 +57,10 @@ _CHECKPOINT_EVERY = 500
 _PEEK_BYTES = 256 * 1024
 #: longest command line we send (RFC 7162 §4: clients should stay under 8,192 octets)
 _MAX_COMMAND_CHARS = 8000
-#: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message
-_MAX_SET_MESSAGES = 500
+#: messages per UID MOVE/COPY: the response has one untagged EXPUNGE line per message,
+#: which our reader (imap_proto) takes in a loop; as many as the poller's largest move
+#: (poller.MOVE_MAX), since each command costs the server a sync of the whole folder
+_MAX_SET_MESSAGES = 5000
 
 
 class ImapMailSource:
