@@ -112,12 +112,15 @@ async def raw_fetch_move(
     server: Dovecot, batch: int = 50, target: str = "raw-done", move_every: int = 500
 ) -> dict[str, Any]:
     """Fetch every INBOX message in batches and ``UID MOVE`` them away ``move_every`` at a
-    time, with bare aioimaplib: the poller's own rhythm (``worker.poller.MOVE_EVERY``).
+    time, with bare aioimaplib.
 
-    The ceiling for any processor held to rule 8: the inbox issue requires every message
-    to be moved once decided, and on Dovecot's Maildir a move costs the server a sync of
-    the folder (links, index, uidlist), so this is the best rate a processor that did no
-    work at all between the two commands could reach.
+    What a processor held to rule 8 that did no work between the two commands would
+    reach, moving 500 at a time: the inbox issue requires every message to be moved once
+    decided, and on Dovecot's Maildir a move costs the server a sync of the folder
+    (links, index, uidlist). Bare aioimaplib cannot move many more at once (its reader
+    recurses once per response line and fails past about 900), while the poller's
+    moves grow to 5,000 (``worker.poller.move_threshold``): so this is a yardstick, no
+    longer a ceiling.
     """
     client = aioimaplib.IMAP4("127.0.0.1", server.port, timeout=60)
     await asyncio.wait_for(client.wait_hello_from_server(), 30)
