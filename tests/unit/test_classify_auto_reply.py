@@ -68,3 +68,48 @@ def test_out_of_office_subjects_in_several_languages(subject: str) -> None:
     assert classify(mail("Back next week.", subject=subject)).message_class is (
         MessageClass.AUTO_REPLY
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "body"),
+    [
+        (
+            "Auto-Submitted: auto-replied",
+            "I am out of the office until Monday.\n"
+            "For urgent matters please contact my colleague Jane, jane@example.org, or "
+            "call the desk.\n",
+        ),
+        (
+            "X-Autoreply: yes",
+            "Thanks for your mail. My colleagues Ann Lee, ann.lee@example.org, and "
+            "Tom Roe, tom.roe@example.org, cover for me. Call 555-0100.\n",
+        ),
+        (
+            "Precedence: bulk",
+            "This list moved. Write to the owners, owners@lists.example.org, with "
+            "questions.\n",
+        ),
+    ],
+)
+def test_a_colleague_named_in_an_auto_reply_is_not_a_failed_recipient(
+    header: str, body: str
+) -> None:
+    """flufl.bounce's LLNL detector takes any "Name, address," line for a failed
+    recipient; machine mail that words no failure is not asked, so an out-of-office
+    never turns the colleague it names into a hard bounce (suppressed everywhere)."""
+    result = classify(mail(body, subject="Out of office: Spring sale", extra=header + "\n"))
+    assert result.message_class is not MessageClass.BOUNCE
+    assert not result.suppresses
+    assert not any("@" in a and a != "max@example.de" for a in result.addresses)
+
+
+def test_machine_mail_that_words_a_failure_is_still_read_as_a_bounce() -> None:
+    """The same loose format with failure wording: a notice from a relay that could not
+    deliver, which is what a bounce without a DSN looks like."""
+    body = (
+        "Your message could not be delivered to the following recipient:\n"
+        "  Jane Doe, jane@example.org, user unknown\n"
+    )
+    result = classify(mail(body, subject="Notice", extra="Auto-Submitted: auto-replied\n"))
+    assert result.message_class is MessageClass.BOUNCE
+    assert "jane@example.org" in result.addresses

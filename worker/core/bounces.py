@@ -546,7 +546,7 @@ def detect_bounce(
         return BounceReport(False, evidence=tuple(facts.evidence), success_report=True)
     subject = header(msg, "Subject")
     signals = _signals(msg, subject, machine)
-    if verdict is None and not signals:
+    if verdict is None and (not signals or _reports_nothing(msg, text, signals)):
         return BounceReport(False)
     own = _own_addresses(msg)
     if verdict is None:
@@ -605,7 +605,7 @@ def _signals(msg: Message, subject: str, machine: bool) -> list[str]:
     if _looks_like_report(msg):
         signals.append("content type multipart/report")
     if machine:
-        signals.append("machine-generated message")
+        signals.append(_MACHINE_SIGNAL)
     return signals
 
 
@@ -623,6 +623,38 @@ def _failure_text(text: str) -> bool:
     return bool(
         _ANY_FAILURE_CUE.search(caseless(text)) or _STATUS.search(text) or _SMTP_CODE.search(text)
     )
+
+
+#: the signal of machine mail (Auto-Submitted, Precedence, an empty Return-Path, ...)
+_MACHINE_SIGNAL = "machine-generated message"
+#: parts that carry a delivery report or the returned message (or its header block)
+_REPORT_PARTS = frozenset(
+    {
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/rfc822",
+        "message/global",
+        "text/rfc822-headers",
+        "message/global-headers",
+    }
+)
+
+
+def _reports_nothing(msg: Message, text: str, signals: list[str]) -> bool:
+    """Machine mail that tells of no failed delivery: that a machine sent it is its only
+    sign of being a report, it carries no report or returned message, and its text words
+    no failure (a status code alone does not count: "call 555-0100" has one).
+
+    Such mail (an out-of-office, a list notice) is not a bounce, and flufl.bounce is not
+    asked about it: its looser detectors take any "Name, address," line for a failed
+    recipient, so an out-of-office naming a colleague ("contact Jane, jane@example.org,
+    or call the desk") came out as a hard bounce suppressing the colleague for every
+    category. It also spares the compat32 parse and flufl's dozen body scans that most
+    of an out-of-office's classification went on.
+    """
+    if signals != [_MACHINE_SIGNAL] or _ANY_FAILURE_CUE.search(caseless(text)):
+        return False
+    return not any(content_type(p) in _REPORT_PARTS for p in walk(msg))
 
 
 def _looks_like_report(msg: Message) -> bool:
