@@ -86,8 +86,7 @@ def test_out_of_office_subjects_in_several_languages(subject: str) -> None:
         ),
         (
             "Precedence: bulk",
-            "This list moved. Write to the owners, owners@lists.example.org, with "
-            "questions.\n",
+            "This list moved. Write to the owners, owners@lists.example.org, with questions.\n",
         ),
     ],
 )
