@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from worker.core.classify import MessageClass, classify
 
 
@@ -95,6 +97,43 @@ Subject: Spring sale
     assert result.message_class is MessageClass.BOUNCE
     assert result.bounce_kind == "hard"
     assert result.addresses == ("nobody.here@example.org",)
+
+
+@pytest.mark.parametrize(
+    ("sender", "body"),
+    [
+        ("postmaster@example.net", "Please note our helpdesk, help@example.net, answers it all."),
+        ("MAILER-DAEMON@example.net", "Mail for sales, sales@example.net, moves to a new host."),
+    ],
+)
+def test_a_mail_system_notice_naming_an_address_is_not_a_bounce_of_it(
+    sender: str, body: str
+) -> None:
+    """flufl.bounce's LLNL detector takes any "Name, address," body line for a failed
+    recipient; a mail system's notice with no bounce subject and no failure in its words
+    is not asked, so the address it names is never suppressed."""
+    raw = (
+        f"From: {sender}\nTo: news@shop.example.com\nSubject: Our new address\n"
+        f"Content-Type: text/plain\n\n{body}\n"
+    ).encode()
+    result = classify(raw)
+    assert result.message_class is not MessageClass.BOUNCE
+    assert not result.suppresses
+    assert result.addresses == ()
+
+
+def test_an_llnl_style_notice_with_a_failed_mail_subject_is_still_a_bounce() -> None:
+    raw = b"""From: postmaster@lab.example.gov (Automated response from postmaster)
+To: news@shop.example.com
+Subject: FAILED MAIL to "jdoe" regarding "Spring sale"
+Content-Type: text/plain
+
+The address to which your message was addressed, jdoe@lab.example.gov, did not
+exactly match an email address here.
+"""
+    result = classify(raw)
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.addresses == ("jdoe@lab.example.gov",)
 
 
 def test_x_failed_recipients_header_names_the_failed_address() -> None:

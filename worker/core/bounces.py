@@ -466,8 +466,20 @@ class _FluflGates:
         return self._EXCHANGE in self.body()
 
     def _llnl(self) -> bool:
+        """Not exact, unlike the others: LLNL's detector takes any body line holding
+        ", address," for a failed recipient, which made a postmaster's notice naming its
+        helpdesk ("write to our helpdesk, help@example.net, with questions") a hard
+        bounce of the helpdesk, suppressed for every category. Its one format (a
+        Sendmail notice of LLNL's, with a "FAILED MAIL to" subject) reads as a report
+        by its subject; a message that neither has a bounce subject nor words a failure
+        is not asked."""
         # a match inside one body line is a match in the whole body
-        return self._LLNL.search(self.body()) is not None
+        if self._LLNL.search(self.body()) is None:
+            return False
+        subject = self.msg.get("subject", "")
+        if isinstance(subject, str) and has_bounce_subject(subject):
+            return True
+        return _ANY_FAILURE_CUE.search(self.caseless_body()) is not None
 
 
 @functools.lru_cache(maxsize=128)
