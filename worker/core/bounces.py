@@ -344,15 +344,16 @@ def flufl_failures(
 
 
 def _all_failures(msg: Message) -> tuple[Any, Any]:
-    """``flufl.bounce.all_failures(msg)``, with the same result, faster.
+    """``flufl.bounce.all_failures(msg)``, with the same result, faster, but for LLNL's
+    detector, which is not run on mail that reports no failure (see ``_FluflGates``).
 
     flufl runs its detectors in order until one finds something; most of them scan every
     body line, several with dozens of patterns, which made flufl most of the cost of
     reading an auto-reply. Here a detector is skipped only when a cheap test shows it
     would return nothing (:class:`_FluflGates`), and the generic SimpleMatch and
     SimpleWarning run only their pattern sets whose fixed start text occurs in the body.
-    A skipped detector would have found nothing and raised nothing, so the loop, its
-    order, its stopping rule and its errors are flufl's own. Falls back to the public
+    A skipped detector (LLNL's aside) would have found nothing and raised nothing, so
+    the loop, its order, its stopping rule and its errors are flufl's own. Falls back to the public
     function if flufl's internals ever move.
     """
     try:
@@ -381,7 +382,8 @@ def _all_failures(msg: Message) -> tuple[Any, Any]:
 
 
 class _FluflGates:
-    """Cheap, exact tests that a flufl.bounce 6 detector would find nothing in ``msg``.
+    """Cheap, exact tests that a flufl.bounce 6 detector would find nothing in ``msg``
+    (all but LLNL's, which also keeps the detector from mail that reports no failure).
 
     Each test repeats the detector's own first check, or a necessary condition for its
     scan to match (a fixed text it looks for, which must then occur in the body), and
