@@ -112,3 +112,29 @@ def test_machine_mail_that_words_a_failure_is_still_read_as_a_bounce() -> None:
     result = classify(mail(body, subject="Notice", extra="Auto-Submitted: auto-replied\n"))
     assert result.message_class is MessageClass.BOUNCE
     assert "jane@example.org" in result.addresses
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I am away. My mailbox is full, please write to jane@example.org instead.\n",
+        "I no longer work here; this address does not exist after Friday. "
+        "Contact jane@example.org.\n",
+        "I have left the company. Your message was not delivered to me.\n"
+        "Please contact: Jane Doe <jane@example.org>\n",
+        "Out of office.\nUrgent? jane@example.org\nMessage rejected? call 555-0100\n",
+        "Je suis absent. Pour toute urgence : jane@example.org (adresse inconnue ? appelez)\n",
+    ],
+)
+def test_an_auto_reply_wording_a_failure_is_no_bounce_of_the_contact_it_names(
+    body: str,
+) -> None:
+    """Machine mail with failure words but no report in it ("my mailbox is full, write
+    to jane@…") was read as a hard bounce of the address in its text, suppressing the
+    colleague for every category; the free text is searched for a failed recipient only
+    when something else says the message is a report."""
+    for extra in ("Auto-Submitted: auto-replied\n", "Precedence: bulk\n"):
+        result = classify(mail(body, subject="Out of office: Spring sale", extra=extra))
+        assert result.message_class is MessageClass.AUTO_REPLY
+        assert not result.suppresses
+        assert "jane@example.org" not in result.addresses

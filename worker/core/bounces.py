@@ -578,6 +578,11 @@ def detect_bounce(
             return BounceReport(False)
         facts.evidence.extend(signals)
     if not facts.hard and not facts.soft:
+        if verdict is None and signals == [_MACHINE_SIGNAL] and not _carries_report(msg):
+            # machine mail that words a failure, but nothing in it is a report: an
+            # out-of-office ("my mailbox is full, write to jane@…") is no bounce of the
+            # colleague it names, and the free text is not searched for one
+            return BounceReport(False)
         facts.hard.extend(_text_recipients(text, own))
         if facts.hard:
             facts.evidence.append("failed recipient read from the report text")
@@ -668,7 +673,12 @@ def _reports_nothing(msg: Message, text: str, signals: list[str]) -> bool:
     """
     if signals != [_MACHINE_SIGNAL] or _ANY_FAILURE_CUE.search(caseless(text)):
         return False
-    return not any(content_type(p) in _REPORT_PARTS for p in walk(msg))
+    return not _carries_report(msg)
+
+
+def _carries_report(msg: Message) -> bool:
+    """A part of ``msg`` is a delivery report or a returned message (or its headers)."""
+    return any(content_type(p) in _REPORT_PARTS for p in walk(msg))
 
 
 def _looks_like_report(msg: Message) -> bool:
