@@ -21,15 +21,19 @@ from email.message import Message
 from typing import Any, cast
 
 from worker.core.message import (
+    addresses_in,
     all_text,
     caseless,
+    children,
     content_type,
+    decode_payload,
     header,
     headers,
     normalised,
     walk,
 )
-from worker.core.phrases import BOUNCE_SUBJECTS
+from worker.core.phrases import AUTO_REPLY_SUBJECTS, BOUNCE_SUBJECTS
+from worker.core.signals import is_read_receipt
 
 _FIELD = re.compile(
     r"^(final-recipient|original-recipient|x-actual-recipient|action|status|diagnostic-code)"
@@ -193,9 +197,39 @@ def is_machine_sender(address: str | None) -> bool:
 
 
 def has_bounce_subject(subject: str) -> bool:
-    """Subjects such as "Undelivered Mail Returned to Sender" or "failure notice"."""
+    """Subjects such as "Undelivered Mail Returned to Sender" or "failure notice".
+
+    The common words among the cues ("error", "failed", ...) count only as whole words
+    of a subject that is no reply, forward or auto-reply: those echo the subject of the
+    mail they answer, and a newsletter headed "Why your launch failed" drew an
+    out-of-office ("Automatic reply: Why your launch failed") that was read as a bounce
+    of the colleague it named.
+    """
     lowered = subject.lower()
-    return any(cue in lowered for cue in BOUNCE_SUBJECTS)
+    echo: bool | None = None
+    for cue in BOUNCE_SUBJECTS:
+        if cue not in lowered:
+            continue
+        if cue not in _COMMON_SUBJECT_WORDS:
+            return True
+        if echo is None:
+            echo = _is_echo(lowered)
+        if not echo and re.search(rf"(?<![^\W\d_]){cue}(?![^\W\d_])", lowered):
+            return True
+    return False
+
+
+#: cues of BOUNCE_SUBJECTS that any subject may hold ("5 common errors", "payment failed")
+_COMMON_SUBJECT_WORDS = frozenset({"error", "failed", "failure", "rejected", "bounce"})
+_REPLY_PREFIX = re.compile(r"\s*(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt)\s*(?:\[\d+\])?\s*:")
+
+
+def _is_echo(lowered: str) -> bool:
+    """A lower-cased subject begins as a reply, a forward or an auto-reply does."""
+    if _REPLY_PREFIX.match(lowered):
+        return True
+    start = lowered.lstrip()
+    return any(start.startswith(phrase) for phrase in AUTO_REPLY_SUBJECTS)
 
 
 def dsn_recipients(text: str) -> list[DsnRecipient]:
@@ -578,12 +612,23 @@ def detect_bounce(
             return BounceReport(False)
         facts.evidence.extend(signals)
     if not facts.hard and not facts.soft:
-        if verdict is None and signals == [_MACHINE_SIGNAL] and not _carries_report(msg):
+        weak = verdict is None and signals == [_MACHINE_SIGNAL]
+        if weak and not _carries_report(msg):
             # machine mail that words a failure, but nothing in it is a report: an
             # out-of-office ("my mailbox is full, write to jane@…") is no bounce of the
             # colleague it names, and the free text is not searched for one
             return BounceReport(False)
-        facts.hard.extend(_text_recipients(text, own))
+        found = _text_recipients(text, own)
+        if weak:
+            # a machine's mail with the original attached and failure words: read as a
+            # bounce only of an address the original was sent to (a challenge-response
+            # "verify you are a person" with our headers attached named the assistant
+            # in its signature)
+            sent_to = set(_original_recipients(msg))
+            found = [a for a in found if a in sent_to]
+            if not found:
+                return BounceReport(False)
+        facts.hard.extend(found)
         if facts.hard:
             facts.evidence.append("failed recipient read from the report text")
     kind = _kind(facts, text)
@@ -615,8 +660,13 @@ def _structured(msg: Message, text: str, facts: _Facts) -> bool | None:
 def _signals(msg: Message, subject: str, machine: bool) -> list[str]:
     """Reasons to suspect a delivery report; the subject alone is weak (people write it too)."""
     signals: list[str] = []
-    for value in headers(msg, "From") + headers(msg, "Sender"):
-        if _MACHINE_NAME.search(value) or is_machine_sender(_first([value])):
+    # Sender: only by name: mailing lists and sending services put their bounce
+    # address there ("bounce-mc.us21_…@…", "list-bounces@…") on every newsletter
+    senders = [(v, True) for v in headers(msg, "From")] + [
+        (v, False) for v in headers(msg, "Sender")
+    ]
+    for value, is_from in senders:
+        if _MACHINE_NAME.search(value) or (is_from and is_machine_sender(_first([value]))):
             signals.append(f"sender {value[:60]} is a mail system")
             break
     if has_bounce_subject(subject):
@@ -676,13 +726,33 @@ def _reports_nothing(msg: Message, text: str, signals: list[str]) -> bool:
     return not _carries_report(msg)
 
 
+def _original_recipients(msg: Message) -> list[str]:
+    """To and Cc addresses of the messages (or header blocks) attached to ``msg``."""
+    out: list[str] = []
+    for part in walk(msg):
+        ctype = content_type(part)
+        if ctype in ("message/rfc822", "message/global"):
+            for sub in children(part):
+                out.extend(addresses_in(headers(sub, "To") + headers(sub, "Cc")))
+        elif ctype in ("text/rfc822-headers", "message/global-headers"):
+            head = decode_payload(part).replace("\r\n", "\n").split("\n\n", 1)[0]
+            values = [
+                line.split(":", 1)[1]
+                for line in _unfold(head).split("\n")
+                if _ORIGINAL_RECIPIENT_LINE.match(line)
+            ]
+            out.extend(addresses_in(values))
+    return out
+
+
 def _carries_report(msg: Message) -> bool:
     """A part of ``msg`` is a delivery report or a returned message (or its headers)."""
     return any(content_type(p) in _REPORT_PARTS for p in walk(msg))
 
 
 def _looks_like_report(msg: Message) -> bool:
-    return content_type(msg) == "multipart/report"
+    """A report, not a read receipt (which is multipart/report too, see signals)."""
+    return content_type(msg) == "multipart/report" and not is_read_receipt(msg)
 
 
 def _first(values: list[str]) -> str | None:
@@ -713,6 +783,8 @@ def _text_recipients(text: str, own: set[str]) -> list[str]:
     ordered: list[str] = []
     for index, line in enumerate(lines):
         low = lowered[index]
+        if _COPY_FOLLOWS.match(low):
+            break  # the returned copy: its text names no failed recipient
         if _HEADERISH.search(low):
             continue
         if _ANY_FAILURE_CUE.search(low) or _STATUS.search(line) or _SMTP_CODE.search(line):
@@ -725,6 +797,18 @@ def _text_recipients(text: str, own: set[str]) -> list[str]:
             _candidates([ln for ln in lines if not _HEADERISH.search(caseless(ln))], own)
         )
     return list(dict.fromkeys(ordered))[:5]
+
+
+#: the line after which a text bounce returns a copy of the message ("----- Original
+#: message follows -----", qmail's "--- Below this line is a copy of the message.",
+#: Exim's "------ This is a copy of the message, including all the headers. ------"):
+#: a phone number in the copy ("call 415 555 0132") read as an SMTP reply code made
+#: the addresses beside it failed recipients
+_COPY_FOLLOWS = re.compile(
+    r"\s*-{3,}\s*(?:original message follows|below this line is a copy of the message|"
+    r"this is a copy of the message|unsent message below|message text follows|"
+    r"returned message follows|returned mail follows)"
+)
 
 
 def _candidates(lines: list[str], own: set[str]) -> list[str]:

@@ -12,7 +12,15 @@ import re
 from email.message import Message
 
 from worker.core.intent import clean_subject, fold
-from worker.core.message import has_header, header, headers, memoized, raw_addresses_in
+from worker.core.message import (
+    content_type,
+    has_header,
+    header,
+    headers,
+    memoized,
+    param,
+    raw_addresses_in,
+)
 from worker.core.phrases import AUTO_REPLY_BODIES, AUTO_REPLY_SUBJECTS
 
 _AUTO_HEADERS = (
@@ -70,7 +78,19 @@ def machine_markers(msg: Message) -> list[str]:
     return_paths = headers(msg, "Return-Path")
     if return_paths and return_paths[0].replace(" ", "") in {"<>", ""}:
         found.append("empty Return-Path <>")
+    if is_read_receipt(msg):
+        found.append("read receipt (report-type=disposition-notification)")
     return found
+
+
+def is_read_receipt(msg: Message) -> bool:
+    """A message disposition notification (RFC 8098): a mail client saying our message
+    was read or deleted. It is machine mail, and no delivery report: its
+    Final-Recipient is the reader, who received the message."""
+    return (
+        content_type(msg) == "multipart/report"
+        and param(msg, "report-type") == "disposition-notification"
+    )
 
 
 def auto_reply_text(subject: str, body: str) -> str | None:
