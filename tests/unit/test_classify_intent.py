@@ -177,3 +177,86 @@ def test_failed_authentication_results_are_flagged() -> None:
 def test_passing_authentication_results_are_not_flagged() -> None:
     extra = "Authentication-Results: mx.shop.example.com; spf=pass; dkim=pass; dmarc=pass\n"
     assert not classify(mail("unsubscribe", extra=extra)).authentication_failed
+
+
+@pytest.mark.parametrize(
+    ("body", "lang"),
+    [
+        (
+            "Hi there, kindly take my email address off your mailing list, I get far too "
+            "many emails from you these days.\n\nThanks, Linda",
+            "en",
+        ),
+        (
+            "Hola, por favor no me manden más correos, no recuerdo haberme suscrito y no me "
+            "interesan sus ofertas.\n\nSaludos,\nLucía",
+            "es",
+        ),
+        (
+            "Bonjour, merci de ne plus m'envoyer vos lettres d'information, je ne suis pas "
+            "intéressé par vos offres.\n\nCordialement,\nPierre",
+            "fr",
+        ),
+        (
+            "Guten Tag, bitte schicken Sie mir keine Werbung mehr zu. Ich habe mich nie für "
+            "Ihren Newsletter angemeldet.\n\nMit freundlichen Grüßen\nJürgen",
+            "de",
+        ),
+        (
+            "Olá, por favor parem de me enviar emails, não me inscrevi nesta lista e não "
+            "tenho interesse.\n\nObrigado,\nJoão",
+            "pt",
+        ),
+        (
+            "Buongiorno, vi prego di non inviarmi più email promozionali, non sono "
+            "interessata ai vostri prodotti.\n\nCordiali saluti,\nGiulia",
+            "it",
+        ),
+        (
+            "Hallo, ik wil graag geen nieuwsbrieven meer van jullie ontvangen. Ik heb me "
+            "nooit aangemeld voor deze lijst.\n\nMet vriendelijke groet,\nSanne",
+            "nl",
+        ),
+    ],
+)
+def test_a_longer_request_in_other_words_is_caught_in_each_language(body: str, lang: str) -> None:
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+    assert result.suppresses
+    assert any(f"({lang})" in e for e in result.evidence)
+
+
+@pytest.mark.parametrize(
+    "quote_head",
+    [
+        "On 3 Jun 2024, at 08:00, Shop News <news@shop.example.com> wrote:",
+        "Shop News <news@shop.example.com> wrote:",
+    ],
+)
+def test_a_question_right_above_the_attribution_is_the_writers_own(quote_head: str) -> None:
+    """Joined with the attribution line below it, the question read as part of the
+    attribution and was cut away with the quote: the empty rest then counted as a bare
+    opt-out sent to the unsubscribe address."""
+    body = (
+        "Which plan includes the API? I cannot tell from the pricing page.\n"
+        f"{quote_head}\n> This week at Shop...\n> Unsubscribe: https://shop.example.com/u/x\n"
+    )
+    extra = "Delivered-To: unsubscribe@shop.example.com\n"
+    result = classify(mail(body, extra=extra))
+    assert result.message_class is MessageClass.OTHER
+    assert not result.suppresses
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Thanks for your message. I'm on annual leave until Monday 17th June.",
+        "Away until Monday 10 June, limited email access.",
+        "Sono fuori sede fino al 28 giugno. Risponderò al mio rientro.",
+    ],
+)
+def test_a_short_headerless_out_of_office_is_an_auto_reply(body: str) -> None:
+    extra = "Delivered-To: unsubscribe@shop.example.com\n"
+    result = classify(mail(body, subject="Weekly digest", extra=extra))
+    assert result.message_class is MessageClass.AUTO_REPLY
+    assert not result.suppresses

@@ -176,3 +176,22 @@ Content-Type: text/plain; charset=us-ascii
     assert result.message_class is MessageClass.BOUNCE
     assert result.addresses == ("wendy@isp-example.net",)
     assert result.bounce_kind == "hard"
+
+
+def test_a_ci_servers_build_failed_mail_is_no_bounce_of_the_committers() -> None:
+    """A generic cue word ("failed") makes a bounce subject only beside a word of mail
+    delivery; a build number read as an SMTP code ("#482 ") did the rest."""
+    raw = mail(
+        """
+From: Jenkins <jenkins@ci.news.example.com>
+To: unsubscribe@news.example.com
+Subject: Build failed: newsletter-renderer #482
+Auto-Submitted: auto-generated
+Content-Type: text/plain; charset=utf-8
+""",
+        "Build #482 of newsletter-renderer failed.\n\nChanges:\n"
+        "  - Fix footer link (committed by dan.white@news.example.com)\n"
+        "  - Update templates (committed by kim.lee@news.example.com)\n\n"
+        "Error: 500 Internal Server Error while fetching template\n",
+    )
+    assert_nobody_suppressed(raw)

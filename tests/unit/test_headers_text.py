@@ -350,7 +350,9 @@ def test_attribution_prefilter_never_hides_an_attribution() -> None:
         following = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 3)))
         joined = f"{line.rstrip()} {following.strip()}"
         plain = bool(quotes._ATTRIBUTION.match(line)) or (
-            bool(line.strip()) and len(joined) <= 300 and bool(quotes._ATTRIBUTION.match(joined))
+            bool(line.strip())
+            and len(joined) <= 300
+            and bool(quotes._PREFIXED_ATTRIBUTION.match(joined))
         )
         assert quotes._is_attribution(line, following) == (plain and len(line) <= 300)
 

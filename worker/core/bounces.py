@@ -214,13 +214,23 @@ def has_bounce_subject(subject: str) -> bool:
             return True
         if echo is None:
             echo = _is_echo(lowered)
-        if not echo and re.search(rf"(?<![^\W\d_]){cue}(?![^\W\d_])", lowered):
+        if (
+            not echo
+            and _MAIL_WORD.search(lowered)
+            and re.search(rf"(?<![^\W\d_]){cue}(?![^\W\d_])", lowered)
+        ):
             return True
     return False
 
 
 #: cues of BOUNCE_SUBJECTS that any subject may hold ("5 common errors", "payment failed")
 _COMMON_SUBJECT_WORDS = frozenset({"error", "failed", "failure", "rejected", "bounce"})
+#: a generic cue word makes a bounce subject only beside a word of mail delivery: "Build
+#: failed: renderer #482" from a CI server is no bounce, "FAILED MAIL to jdoe" is
+_MAIL_WORD = re.compile(
+    r"mail|message|deliver|send|sent|recipient|address|smtp|"
+    r"mensaje|nachricht|courrier|messaggio|bericht"
+)
 _REPLY_PREFIX = re.compile(r"\s*(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt)\s*(?:\[\d+\])?\s*:")
 
 

@@ -17,6 +17,15 @@ import re
 from worker.core.message import caseless_once
 
 # "On <date>, <name> wrote:" and its translations; the date part may wrap onto a 2nd line.
+#: the first alternative of _ATTRIBUTION alone: an attribution that opens with its
+#: preposition ("On", "Am", "Le", ...), the only kind that is looked for across two lines
+_PREFIXED_ATTRIBUTION = re.compile(
+    r"""^\s*(?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
+          (?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
+             het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|написал|написав)
+          \s*:?\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
 _ATTRIBUTION = re.compile(
     r"""^\s*(?:
         (?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
@@ -148,7 +157,10 @@ def _is_attribution(line: str, following: str) -> bool:
         return False
     if _ATTRIBUTION.match(line):
         return True
-    return bool(line.strip()) and len(joined) <= 300 and bool(_ATTRIBUTION.match(joined))
+    # Across two lines only an attribution that opens like one ("On Thu, ... <" and
+    # "info@example.org> wrote:"): with any line, "Which plan includes the API?" joined
+    # to the attribution below it read as one, and the question was cut away with it
+    return bool(line.strip()) and len(joined) <= 300 and bool(_PREFIXED_ATTRIBUTION.match(joined))
 
 
 #: a plain ASCII part of every verb of _VERB but the Russian and Ukrainian ones, lower-case
