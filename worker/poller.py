@@ -36,10 +36,11 @@ log = structlog.get_logger("optout.poller")
 
 #: fetched batches that may wait for their commit (memory stays flat in the backlog).
 #: Fetches and moves share the one connection, so a fetch waits while a move holds it
-#: (0.03-0.2 s each on Dovecot's Maildir); with 2 the classifier process ran dry in
-#: those waits, 0.37-0.41 s of a 10,000-message pass, with 4 it idles 0.15-0.21 s
-#: (traced: every classify, fetch, commit and move timed, three runs each). 4 batches
-#: of 500 are about 6 MB of bodies at the corpus's sizes.
+#: (0.03-0.2 s for 500 on Dovecot's Maildir, longer for the larger moves late in a
+#: pass); with 2 the classifier process ran dry in those waits, 0.37-0.41 s of a
+#: 10,000-message pass, with 4 it idles 0.15-0.21 s (traced: every classify, fetch,
+#: commit and move timed, three runs each). 4 batches of 500 are about 6 MB of bodies
+#: at the corpus's sizes.
 _AHEAD = 4
 #: committed messages gathered before the first move of a pass, and at least before any
 #: later one: a move costs the server a sync of the whole folder whatever its size

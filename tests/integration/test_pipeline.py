@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.intake import messages as m
@@ -116,6 +118,21 @@ async def test_a_stop_request_finishes_the_batch_in_hand_and_leaves_the_rest(
     assert len(intake.service.requests()) == N
 
 
+def count_moves(source: Any, intake: IntakeService) -> list[int]:
+    """The size of each move the source makes from now on (the list fills as it goes);
+    each is checked to hold only committed messages (rule 8: one request per reply)."""
+    sizes: list[int] = []
+    real = source.settle_many
+
+    async def counted(items: list[tuple[object, object]]) -> None:
+        assert len(intake.service.requests()) >= sum(sizes) + len(items)
+        sizes.append(len(items))
+        await real(items)
+
+    source.settle_many = counted
+    return sizes
+
+
 async def test_committed_messages_are_moved_in_few_large_commands(
     dovecot: Dovecot, make_source: SourceFactory, intake: IntakeService
 ) -> None:
@@ -125,16 +142,7 @@ async def test_committed_messages_are_moved_in_few_large_commands(
     wait for as many as the first moved, 60: here that is what it gets anyway.)"""
     dovecot.drop(reply(n) for n in range(N))
     source = make_source()
-    sizes: list[int] = []
-    real = source.settle_many
-
-    async def counted(items: list[tuple[object, object]]) -> None:
-        # rule 8: whatever is moved has been committed (one request per reply)
-        assert len(intake.service.requests()) >= sum(sizes) + len(items)
-        sizes.append(len(items))
-        await real(items)  # type: ignore[arg-type]
-
-    source.settle_many = counted  # type: ignore[method-assign]
+    sizes = count_moves(source, intake)
     stats = await Poller(source, intake, batch=20, move_every=50).poll_once()
     assert stats.fetched == N
     assert sizes == [60, 60, 10]
@@ -157,15 +165,7 @@ async def test_moves_grow_with_the_pass_up_to_their_cap(
     once, after its commit."""
     dovecot.drop(reply(n) for n in range(N))
     source = make_source()
-    sizes: list[int] = []
-    real = source.settle_many
-
-    async def counted(items: list[tuple[object, object]]) -> None:
-        assert len(intake.service.requests()) >= sum(sizes) + len(items)
-        sizes.append(len(items))
-        await real(items)  # type: ignore[arg-type]
-
-    source.settle_many = counted  # type: ignore[method-assign]
+    sizes = count_moves(source, intake)
     stats = await Poller(source, intake, batch=10, move_every=10, move_max=40).poll_once()
     assert stats.fetched == N
     assert sizes == [10, 10, 20, 40, 40, 10]
