@@ -260,3 +260,19 @@ def test_a_short_headerless_out_of_office_is_an_auto_reply(body: str) -> None:
     result = classify(mail(body, subject="Weekly digest", extra=extra))
     assert result.message_class is MessageClass.AUTO_REPLY
     assert not result.suppresses
+
+
+def test_a_negation_further_back_in_the_clause_still_negates() -> None:
+    body = (
+        "I never asked you to remove me from the list! Please add me back, I miss the "
+        "recipes.\n\nNora"
+    )
+    result = classify(mail(body))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE
+    assert not result.suppresses
+
+
+def test_a_negation_in_an_earlier_clause_does_not_cancel_the_request() -> None:
+    body = "I don't read these any more, please remove me from your list.\n\nThanks, Ed"
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE

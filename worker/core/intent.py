@@ -211,9 +211,16 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
 
 
 def _negated(text: str, start: int) -> bool:
-    """A negation among the three words before the phrase ("I did not unsubscribe")."""
-    before = " ".join(text[max(0, start - 40) : start].split()[-3:])
+    """A negation among the five words before the phrase, within its clause ("I did not
+    unsubscribe", "I never asked you to remove me"); a comma or stop ends the clause,
+    so "I don't read these any more, please remove me" stays a request."""
+    window = text[max(0, start - 60) : start]
+    clause = _CLAUSE_END.split(window)[-1]
+    before = " ".join(clause.split()[-5:])
     return bool(_NEGATION_RE.search(before))
+
+
+_CLAUSE_END = re.compile(r"[,.;:!?\n]")
 
 
 def _in_question(text: str, match: re.Match[str]) -> bool:
