@@ -22,12 +22,15 @@ from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
 from worker.core.intent import intent_text, privacy_intent, unsubscribe_hits
 from worker.core.message import (
     addresses_in,
+    children,
+    content_type,
     header,
     headers,
     memo_scope,
     own_text,
     parse_checked,
     plain_mime,
+    walk,
 )
 from worker.core.quotes import strip_quotes
 from worker.core.signals import (
@@ -203,6 +206,12 @@ def _context(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -
     sender = from_addresses[0] if from_addresses else None
     domain = sender.rpartition("@")[2] if sender else None
     failed, auth_evidence = authentication_failed(msg, domain)
+    written = _written_from_addresses(msg)
+    if max(len(from_addresses), written) > 1 and not failed:
+        # "From: jane@gmail.com <attacker@evil.example>": which one wrote it is unknown
+        # (the header parser keeps only the first of these two)
+        failed = True
+        auth_evidence = f"{_FROM_DOUBT} holds {max(len(from_addresses), written)} addresses"
     message_id = header(msg, "Message-ID").strip() or None
     markers = machine_markers(msg) + ([auth_evidence] if auth_evidence else [])
     return _Context(
@@ -218,8 +227,23 @@ def _context(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -
     )
 
 
+#: markers that put the sender in doubt (failed authentication, several From addresses):
+#: no sign of machine mail, but evidence of every class when the sender is doubted
+_FROM_DOUBT = "From:"
+_SENDER_DOUBTS = ("Authentication-Results", _FROM_DOUBT)
+
+
+def _written_from_addresses(msg: Message) -> int:
+    """How many different addresses the From header holds as written (not as parsed)."""
+    try:
+        raw = [str(v) for k, v in msg.raw_items() if k.lower() == "from"]
+    except Exception:  # a header the parser could not keep as text: the parsed count
+        return 0
+    return len({a.lower() for value in raw for a in _ADDRESS.findall(value)})
+
+
 def _machine(ctx: _Context) -> bool:
-    return any(not m.startswith("Authentication-Results") for m in ctx.markers)
+    return any(not m.startswith(_SENDER_DOUBTS) for m in ctx.markers)
 
 
 def _complaint(ctx: _Context) -> Classification | None:
@@ -270,7 +294,7 @@ def _bounce(ctx: _Context) -> Classification | None:
 
 
 def _auto_reply(ctx: _Context) -> Classification | None:
-    markers = [m for m in ctx.markers if not m.startswith("Authentication-Results")]
+    markers = [m for m in ctx.markers if not m.startswith(_SENDER_DOUBTS)]
     text_cue = auto_reply_text(ctx.subject, ctx.body)
     if text_cue:
         markers.append(text_cue)
@@ -349,17 +373,56 @@ def _sender_addresses(ctx: _Context) -> tuple[str, ...]:
 
 
 def _other_addresses(ctx: _Context) -> tuple[str, ...]:
-    """Addresses written in the request that are not the sender's own (needs review)."""
+    """Addresses written in the request that are not the sender's own (needs review),
+    and the people of a message it forwards: Bob forwarding Jane's newsletter (or Jane's
+    own request) with "unsubscribe!" asks about Jane, not about Bob."""
     ours = set(addresses_in(headers(ctx.msg, "To") + headers(ctx.msg, "Delivered-To")))
     found = addresses_in(_ADDRESS.findall(ctx.body[:20_000]))
-    return tuple(a for a in found if a != ctx.sender and a not in ours)
+    own = tuple(a for a in found if a != ctx.sender and a not in ours)
+    domains = {a.rpartition("@")[2] for a in ours}
+    forwarded = tuple(
+        a
+        for a in _forwarded_people(ctx)
+        if a != ctx.sender and a.rpartition("@")[2] not in domains and a not in own
+    )
+    return own + forwarded
+
+
+#: the line that opens a forwarded message in a body, in the clients' languages
+_FORWARD_MARK = re.compile(
+    r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]|"
+    r"mensaje reenviado|mensagem encaminhada|messaggio inoltrato|doorgestuurd bericht)"
+    r"|begin forwarded message\s*:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: a From/To/Cc line of a forwarded header block (en, de, fr, es, pt, it, nl)
+_FORWARD_PEOPLE = re.compile(
+    r"^[ \t>]*\*?(?:from|to|cc|von|an|de|para|[àa]|aan|van|da)\s*:\*?[ \t]*(.+)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
+    """From, To and Cc of the messages ``ctx`` forwards: attached, or inline below a
+    forward line. Our own domains are left to the caller."""
+    values: list[str] = []
+    for part in walk(ctx.msg):
+        if content_type(part) in ("message/rfc822", "message/global"):
+            for sub in children(part):
+                values += headers(sub, "From") + headers(sub, "To") + headers(sub, "Cc")
+    text = own_text(ctx.msg)
+    mark = _FORWARD_MARK.search(text)
+    if mark is not None:
+        block = text[mark.end() : mark.end() + 4000]
+        values += [m.group(1) for m in _FORWARD_PEOPLE.finditer(block)]
+    return addresses_in(values)
 
 
 def _finish(ctx: _Context, result: Classification) -> Classification:
     """Add the facts every class carries: sender, tokens, authentication, Message-ID."""
     evidence = result.evidence
     if ctx.authentication_failed:
-        evidence += tuple(m for m in ctx.markers if m.startswith("Authentication-Results"))
+        evidence += tuple(m for m in ctx.markers if m.startswith(_SENDER_DOUBTS))
     # every field spelled out: dataclasses.replace() inspects the fields on each call
     return Classification(
         result.message_class,

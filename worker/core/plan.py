@@ -84,7 +84,10 @@ def _doubts(c: Classification, address: str, token: TokenClaims | None) -> list[
     if others:
         doubts.append(f"the message names {len(others)} other address(es) in its body")
     if c.authentication_failed:
-        doubts.append("the sender failed the receiving server's authentication checks")
+        doubts.append(
+            "the sender is in doubt: it failed the receiving server's authentication "
+            "checks, or its From names several addresses"
+        )
     return doubts
 
 
@@ -113,6 +116,12 @@ def _report(
     if not c.addresses:
         return Plan(Disposition.REVIEW, review_reasons=(f"{reason.value} without an address",))
     evidence = {"class": c.message_class.value, "feedback_type": c.feedback_type}
+    if reason is Reason.COMPLAINT and c.authentication_failed:
+        # a mailbox provider's report fails its own domain's checks: a forged complaint
+        # would cut off whomever it names, so a person decides
+        held = tuple(Action(a, scope, reason, channel, True, evidence) for a in c.addresses)
+        reasons = tuple(_doubts(c, c.addresses[0], None))
+        return Plan(Disposition.REVIEW, held, review_reasons=reasons)
     actions = tuple(Action(a, scope, reason, channel, evidence=evidence) for a in c.addresses)
     return Plan(Disposition.PROCESSED, actions)
 

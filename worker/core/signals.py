@@ -44,7 +44,7 @@ _LIST_UNSUB_TOKEN = re.compile(
     r"(?:unsubscribe|unsub|optout)\+([A-Za-z0-9_.=~-]{6,})@|/u/([A-Za-z0-9_.=~-]{6,})",
     re.IGNORECASE,
 )
-_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+_AUTH_RESULT = re.compile(r"(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _RECIPIENT_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 #: (phrase, its pattern): the look-behind after the first character is ``(?<!\w)`` before
 #: the phrase, placed where ``re`` can still skip ahead to the phrase's first character
@@ -158,8 +158,12 @@ def authentication_failed(msg: Message, from_domain: str | None) -> tuple[bool, 
         if declared and all(d.lower().strip('"') != from_domain for d in declared):
             return False, None
     results: dict[str, str] = {}
-    for method, result in _AUTH_RESULT.findall(value):
-        results.setdefault(method.lower(), result.lower())
+    # RFC 8601: "authserv-id; method=result ...; method=result ...": only the first
+    # pair of each resinfo is a result ("smtp.mailfrom=dmarc=pass@evil.example" is not)
+    for resinfo in value.split(";"):  # the authserv-id before the first ";" never matches
+        match = _AUTH_RESULT.match(resinfo.strip())
+        if match:
+            results.setdefault(match.group(1).lower(), match.group(2).lower())
     if results.get("dmarc") == "fail":
         return True, "Authentication-Results: dmarc=fail"
     spf_bad = results.get("spf") in {"fail", "softfail"}
