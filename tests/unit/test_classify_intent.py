@@ -276,3 +276,32 @@ def test_a_negation_in_an_earlier_clause_does_not_cancel_the_request() -> None:
     body = "I don't read these any more, please remove me from your list.\n\nThanks, Ed"
     result = classify(mail(body))
     assert result.message_class is MessageClass.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi,\nWhere do I change my email preferences? I want the monthly summary only, "
+        "I do not want to unsubscribe.\nThanks, Jane",
+        "Hi,\nthe link to the webinar recording in your mail goes to an unsubscribe page "
+        "instead. Could you send me the right link?\nJane",
+    ],
+)
+def test_a_writers_question_that_reads_like_a_footer_is_no_bare_opt_out(body: str) -> None:
+    """Lines holding "preferences" or "link" with an opt-out word are dropped as a
+    footer; the short rest no longer counts as a bare opt-out sent to the address."""
+    extra = "Delivered-To: unsubscribe@shop.example.com\n"
+    result = classify(mail(body, extra=extra))
+    assert result.message_class is MessageClass.OTHER
+    assert not result.suppresses
+
+
+def test_a_table_rule_in_the_writers_text_is_no_quote() -> None:
+    body = (
+        "Our order details:\n______________________________\nOrder 4411   2 x Tea   EUR 18\n"
+        "______________________________\nYou charged my card twice, can you refund one of "
+        "the payments?\nBob\n"
+    )
+    extra = "Delivered-To: unsubscribe@shop.example.com\n"
+    result = classify(mail(body, extra=extra))
+    assert result.message_class is MessageClass.OTHER

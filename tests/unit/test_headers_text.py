@@ -362,6 +362,8 @@ def test_first_marker_verb_prefilter_never_hides_an_attribution() -> None:
         for index, line in enumerate(lines):
             if quotes._SEPARATOR.match(line) or quotes._SIGNATURE.match(line):
                 return index
+            if quotes._RULER.match(line) and quotes._from_line_follows(lines, index):
+                return index
             following = lines[index + 1] if index + 1 < len(lines) else ""
             if quotes._is_attribution(line, following):
                 return index

@@ -339,7 +339,10 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
     text = ctx.intent
     hits = unsubscribe_hits(ctx.subject, text)
     evidence = [h.evidence() for h in hits[:3]]
-    if not hits and sent_to_unsubscribe_address(ctx.msg) and _short_statement(text):
+    # the writer's own words, footer-like lines included, must be short: a question
+    # holding "preferences" or "link" read as a footer and left a short rest
+    short = _short_statement(text) and _short_statement(ctx.body)
+    if not hits and sent_to_unsubscribe_address(ctx.msg) and short:
         evidence.append("sent to the unsubscribe address with no other request")
     if not evidence:
         return None

@@ -44,12 +44,13 @@ _SEPARATOR = re.compile(
             mensaje\s+original|mensagem\s+original|messaggio\s+originale|
             oorspronkelijk\s+bericht|originalmeddelande|forwarded\s+message|
             weitergeleitete\s+nachricht|message\s+transféré|mensaje\s+reenviado)\s*-{2,}
-      | _{10,}
-      | -{10,}
       | begin\s+forwarded\s+message\s*:
       )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
+#: a ruler line: Outlook's line of underscores above the quoted header block, but also a
+#: writer's own table rule, so it starts a quote only with a From line right below it
+_RULER = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
 
 #: the verbs, exactly as in _ATTRIBUTION: a line without one cannot be an attribution,
 #: and this linear search is much cheaper than the attribution pattern's lazy scan
@@ -117,6 +118,8 @@ def _first_marker(lines: list[str]) -> int:
     for index, line in enumerate(lines):
         if _SEPARATOR.match(line) or _SIGNATURE.match(line):
             return index
+        if _RULER.match(line) and _from_line_follows(lines, index):
+            return index
         if index + 1 >= first_verb and _is_attribution(
             line, lines[index + 1] if index + 1 < len(lines) else ""
         ):
@@ -182,6 +185,11 @@ def _may_hold_verb(text: str) -> bool:
     """
     low = caseless_once(text)
     return any(core in low for core in _VERB_CORES) or _CYRILLIC.search(text) is not None
+
+
+def _from_line_follows(lines: list[str], index: int) -> bool:
+    """A From line (any of the clients' languages) among the three lines after ``index``."""
+    return any(_OUTLOOK_FROM.match(line) for line in lines[index + 1 : index + 4])
 
 
 def _outlook_block(lines: list[str], index: int) -> bool:
