@@ -305,3 +305,40 @@ def test_a_table_rule_in_the_writers_text_is_no_quote() -> None:
     extra = "Delivered-To: unsubscribe@shop.example.com\n"
     result = classify(mail(body, extra=extra))
     assert result.message_class is MessageClass.OTHER
+
+
+def test_a_newsletter_sent_to_the_inbox_is_machine_mail_not_an_opt_out() -> None:
+    """It carries its own List-Unsubscribe: a mailing, whatever its subject says."""
+    extra = (
+        "List-Unsubscribe: <https://esp.example/unsubscribe?u=abc>\n"
+        "List-Id: <offers.greenleaf.example>\n"
+    )
+    raw = mail(
+        "Early bird tickets end tonight. Don't miss out!",
+        subject="Stop scrolling: 50% off ends tonight",
+        extra=extra,
+    )
+    result = classify(raw)
+    assert result.message_class is not MessageClass.UNSUBSCRIBE
+    assert result.machine
+    assert not result.suppresses
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "差出人: Shop News <news@shop.example.com>\n送信日時: 2024年6月3日 8:00\n"
+        "宛先: taro@example.jp\n件名: Weekly digest",
+        "От: Shop News <news@shop.example.com>\nОтправлено: 3 июня 2024 г. 8:00\n"
+        "Кому: ivan@example.ru\nТема: Weekly digest",
+    ],
+)
+def test_outlook_reply_headers_in_japanese_and_russian_start_the_quote(head: str) -> None:
+    body = (
+        "Is there a version in my language?\n\n"
+        f"{head}\n\nThis week at Shop...\n"
+        "Do Not Sell or Share My Personal Information | Unsubscribe\n"
+    )
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.OTHER
+    assert not result.privacy_kinds

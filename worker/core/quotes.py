@@ -64,11 +64,14 @@ _VERB = re.compile(
 _VERB_ASCII = re.compile(_VERB.pattern, re.VERBOSE)
 
 # Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:"/"To:".
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:from|von|de|da|van|från|od|от)\s*:\*?\s", re.IGNORECASE)
+_OUTLOOK_FROM = re.compile(
+    r"^\s*\*?(?:from|von|de|da|van|från|od|от|差出人|发件人|寄件者)\s*[:：]\*?\s*", re.IGNORECASE
+)
 _OUTLOOK_NEXT = re.compile(
     r"^\s*\*?(?:sent|date|to|subject|gesendet|datum|an|betreff|envoy[ée]|[àa]|objet|"
     r"enviado|fecha|para|asunto|inviato|data|oggetto|verzonden|aan|onderwerp|skickat|"
-    r"till|ämne|wysłano|temat)\s*:",
+    r"till|ämne|wysłano|temat|отправлено|дата|кому|тема|送信日時|宛先|件名|日付|"
+    r"发送时间|收件人|主题|寄件日期|收件者|主旨)\s*[:：]",
     re.IGNORECASE,
 )
 

@@ -78,6 +78,10 @@ def machine_markers(msg: Message) -> list[str]:
     return_paths = headers(msg, "Return-Path")
     if return_paths and return_paths[0].replace(" ", "") in {"<>", ""}:
         found.append("empty Return-Path <>")
+    if has_header(msg, "List-Unsubscribe"):
+        # a mailing of its own (a newsletter sent to this inbox): people's replies do not
+        # carry one, and "Stop scrolling: 50% off" in its subject is no request
+        found.append("header List-Unsubscribe: a bulk mailing")
     if is_read_receipt(msg):
         found.append("read receipt (report-type=disposition-notification)")
     return found
