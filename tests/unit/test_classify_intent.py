@@ -342,3 +342,26 @@ def test_outlook_reply_headers_in_japanese_and_russian_start_the_quote(head: str
     result = classify(mail(body))
     assert result.message_class is MessageClass.OTHER
     assert not result.privacy_kinds
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("Merci de supprimer mon compte et toutes mes données.", "erasure"),
+        ("Bitte löschen Sie mein Konto und alle meine Daten.", "erasure"),
+        ("Borren mi cuenta y todos mis datos, por favor.", "erasure"),
+        ("Por favor, excluam minha conta e todos os meus dados.", "erasure"),
+        ("Cancellate il mio account e tutti i miei dati", "erasure"),
+        ("Verwijder alsjeblieft mijn account en al mijn gegevens.", "erasure"),
+        ("Erase everything you have on me. GDPR.", "erasure"),
+        ("Opt me out of the sale and sharing of my data.", "do_not_sell"),
+        ("No vendan ni compartan mi información personal.", "do_not_sell"),
+    ],
+)
+def test_a_short_privacy_request_is_one_not_a_plain_opt_out(body: str, kind: str) -> None:
+    """An erasure or do-not-sell request has its own deadline and ops task; read as a
+    plain opt-out it lost both."""
+    result = classify(mail(body, subject="Re: Ihr Newsletter"))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST
+    assert kind in result.privacy_kinds
+    assert result.privacy_optout
