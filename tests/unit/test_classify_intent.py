@@ -365,3 +365,17 @@ def test_a_short_privacy_request_is_one_not_a_plain_opt_out(body: str, kind: str
     assert result.message_class is MessageClass.PRIVACY_REQUEST
     assert kind in result.privacy_kinds
     assert result.privacy_optout
+
+
+@pytest.mark.parametrize(
+    ("subject", "kind"),
+    [
+        ("GDPR data deletion request", "erasure"),
+        ("CCPA Request to Delete", "erasure"),
+        ("DSAR - Bob Smith", "access"),
+    ],
+)
+def test_a_privacy_request_named_in_the_subject_alone_is_one(subject: str, kind: str) -> None:
+    result = classify(mail("Please process, see attached.", subject=subject))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST
+    assert kind in result.privacy_kinds
