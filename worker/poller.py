@@ -13,6 +13,7 @@ import gc
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -25,11 +26,13 @@ from worker.errors import ConfigError, DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService
 from worker.metrics import Metrics
-from worker.scheduler import JobReport
 from worker.sources.base import Backoff, RawItem, Source, SourceUnavailable
 from worker.sources.linklog import LinklogReader
 from worker.store.lease import Lease
 from worker.store.state import SourceStateStore
+
+if TYPE_CHECKING:  # APScheduler is the daemon's: `optout poll` does without it
+    from worker.scheduler import JobReport
 
 log = structlog.get_logger("optout.poller")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import holidays
 import pytest
 
 from tests.conftest import EXAMPLE
-from worker.config import config_path, load_settings
+from worker.config import DeadlineSettings, config_path, load_settings
 from worker.core.categories import Kind
 from worker.errors import ConfigError
 
@@ -64,6 +65,23 @@ def test_bad_values_are_all_reported_at_once(tmp_path: Path) -> None:
 def test_unknown_holiday_country_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown holiday calendar 'XX'"):
         load_settings(write(tmp_path, '[deadlines]\ncountry = "XX"\n'))
+
+
+def test_calendar_check_agrees_with_the_holidays_list(tmp_path: Path) -> None:
+    """The check loads one calendar, not the library's full list (start-up time); it must
+    take and refuse exactly what the list does: every country and subdivision code it
+    names, alpha-3 codes included, and nothing else."""
+    supported = holidays.list_supported_countries()
+    for country, subdivisions in supported.items():
+        DeadlineSettings(country=country)
+        for sub in subdivisions:
+            DeadlineSettings(country=country, subdivision=sub)
+    for country, sub in [("XX", None), ("us", None), ("", None), ("US", "ZZ"), ("US", "Alaska"),
+                         ("DE", "CA"), ("USA", "XX")]:  # fmt: skip
+        listed = country in supported and (sub is None or sub in supported[country])
+        assert not listed
+        with pytest.raises(ValueError, match=r"unknown holiday calendar|is not in"):
+            DeadlineSettings(country=country, subdivision=sub)
 
 
 def test_reserved_category_name_is_refused(tmp_path: Path) -> None:
