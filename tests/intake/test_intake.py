@@ -123,6 +123,60 @@ def test_token_naming_someone_else_goes_to_review(intake: IntakeService) -> None
     assert svc.check("jane@example.org", "newsletter").allowed
 
 
+def _redacted_complaint(token: str) -> bytes:
+    """An abuse report that redacts the complainant everywhere but in our own token."""
+    return (
+        "From: <fbl@isp.example>\r\nTo: <abuse@example.com>\r\nSubject: Abuse report\r\n"
+        "Message-ID: <fbl-1@isp.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="R"\r\n\r\n'
+        "--R\r\nContent-Type: text/plain\r\n\r\nAn abuse report.\r\n"
+        "--R\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nVersion: 1\r\nOriginal-Rcpt-To: xxxxxxxx@example.org\r\n\r\n"
+        "--R\r\nContent-Type: message/rfc822\r\n\r\n"
+        "From: News <news@example.com>\r\nTo: redacted@example.org\r\nSubject: Offers\r\n"
+        f"List-Unsubscribe: <mailto:unsubscribe+{token}@example.com>\r\n\r\nSale!\r\n"
+        "--R--\r\n"
+    ).encode()
+
+
+def test_redacted_complaint_suppresses_the_person_our_token_names(
+    intake: IntakeService,
+) -> None:
+    # DESIGN rule 5 and the issue: the recipient comes from Original-Rcpt-To, or from
+    # our own token in the attached original when the provider redacted it. It went to
+    # review "complaint without an address".
+    token = KEYS.mint_mailto("jane@example.org", "newsletter", 1_790_000_000)
+    res = intake.process("inbox", "1:20", _redacted_complaint(token), RECEIVED)
+    assert res.message_class == "complaint"
+    assert res.disposition is Disposition.PROCESSED
+    assert not res.confirmable  # a complaint is never answered
+    svc = intake.service
+    # the complaint's effect (all promotional), not the token's one list
+    assert not svc.check("jane@example.org", "newsletter").allowed
+    assert not svc.check("jane@example.org", "offers").allowed
+    assert svc.check("jane@example.org", "account").allowed
+    assert svc.check("fbl@isp.example", "newsletter").allowed
+    (req,) = svc.requests()
+    assert req.evidence is not None
+    assert req.evidence["token_id"]
+
+
+def test_redacted_complaint_with_a_forged_token_waits_for_review(
+    intake: IntakeService,
+) -> None:
+    token = KEYS.mint_mailto("jane@example.org", "newsletter", 1_790_000_000)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    res = intake.process("inbox", "1:21", _redacted_complaint(forged), RECEIVED)
+    assert res.message_class == "complaint"
+    assert res.disposition is Disposition.REVIEW
+    assert res.request_ids == ()
+    assert intake.service.check("jane@example.org", "newsletter").allowed
+    with intake.service.store.transaction() as tx:
+        view = inbound.get_item(tx, res.item_id)
+    assert view is not None
+    assert any("invalid" in r for r in view.detail["review_reasons"])
+
+
 def test_privacy_request_is_queued_with_its_deadline_and_opts_out(
     intake: IntakeService,
 ) -> None:

@@ -236,3 +236,57 @@ H4sIAAAAAAAAAw==
     result = classify(raw)
     assert result.message_class is MessageClass.OTHER
     assert result.machine
+
+
+def _arf_with_original(original: str, *, encode: bool = False) -> bytes:
+    """An abuse report without Original-Rcpt-To, its original attached as given."""
+    import base64
+
+    body = original.replace("\n", "\r\n").encode()
+    cte = ""
+    if encode:  # RFC 2046 forbids it for message/rfc822; some feedback loops do it
+        body = base64.encodebytes(body)
+        cte = "Content-Transfer-Encoding: base64\r\n"
+    head = (
+        "From: <staff@hotmail.example>\r\nTo: <fbl@shop.example.com>\r\n"
+        "Subject: complaint about message from 192.0.2.7\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="BB"\r\n\r\n'
+        "--BB\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n\r\n"
+        "--BB\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: Hotmail FBL\r\nVersion: 1\r\n\r\n"
+        f"--BB\r\nContent-Type: message/rfc822\r\n{cte}\r\n"
+    )
+    return head.encode() + body + b"\r\n--BB--\r\n"
+
+
+_ORIGINAL = """X-HmXmrOriginalRecipient: <reader@outlook.example>
+From: Shop News <news@shop.example.com>
+To: {to}
+Subject: Spring sale
+List-Unsubscribe: <mailto:unsubscribe+TOKEN123abc@shop.example.com>
+
+Buy now!
+"""
+
+
+def test_arf_complainant_from_the_microsoft_header_of_the_original() -> None:
+    # Microsoft's feedback loop redacts the To but keeps its own recipient header; the
+    # report was a review item for want of an address
+    result = classify(_arf_with_original(_ORIGINAL.format(to="redacted@example.org")))
+    assert result.message_class is MessageClass.COMPLAINT
+    assert result.addresses == ("reader@outlook.example",)
+    assert any("X-HmXmrOriginalRecipient" in e for e in result.evidence)
+    # it names the mailbox that complained, where the To is a list or an alias
+    listed = classify(_arf_with_original(_ORIGINAL.format(to="all-staff@shop.example.com")))
+    assert listed.addresses == ("reader@outlook.example",)
+
+
+def test_arf_with_a_base64_encoded_original_is_read() -> None:
+    original = _ORIGINAL.replace("X-HmXmrOriginalRecipient: <reader@outlook.example>\n", "")
+    result = classify(_arf_with_original(original.format(to="reader@example.org"), encode=True))
+    assert result.message_class is MessageClass.COMPLAINT
+    assert result.addresses == ("reader@example.org",)
+    assert "TOKEN123abc" in result.tokens
+    redacted = classify(_arf_with_original(original.format(to="xxxx@example.org"), encode=True))
+    assert redacted.addresses == ()
+    assert "TOKEN123abc" in redacted.tokens

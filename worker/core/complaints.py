@@ -8,6 +8,9 @@ the opt-out token our own List-Unsubscribe header carried, names the person.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -18,6 +21,7 @@ from worker.core.message import (
     children,
     content_type,
     decode_payload,
+    header,
     headers,
     normalised,
     param,
@@ -64,9 +68,16 @@ def detect_complaint(msg: Message) -> Complaint | None:
     if complainants:
         evidence.append("complainant from Original-Rcpt-To")
     else:
-        complainants = _original_recipients(original)
+        # Microsoft's reports name the complainant in the original's own header, also in
+        # ARF format; it is the mailbox that pressed the button, where the To may be a
+        # list, an alias or redacted
+        complainants = _jmrp_recipients(original)
         if complainants:
-            evidence.append("complainant from the attached original's To")
+            evidence.append("complainant from the attached original's X-HmXmrOriginalRecipient")
+        else:
+            complainants = _original_recipients(original)
+            if complainants:
+                evidence.append("complainant from the attached original's To")
     found_tokens = list_unsubscribe_tokens(_LIST_UNSUB.findall(original))
     if found_tokens and not complainants:
         evidence.append("complainant from the token in the original's List-Unsubscribe")
@@ -108,15 +119,52 @@ def _rcpt_to(report: str) -> tuple[str, ...]:
 
 
 def _original_headers(msg: Message) -> str:
-    """Header block of the attached original (message/rfc822 or text/rfc822-headers)."""
+    """Header block of the attached original (message/rfc822 or text/rfc822-headers).
+
+    A message/rfc822 part may come base64-encoded (RFC 2046 forbids it, some feedback
+    loops do it): the parser keeps it as an opaque payload, whose decoded header block
+    is read instead.
+    """
     for part in walk(msg):
         ctype = content_type(part)
         if ctype == "message/rfc822":
-            for sub in children(part):
+            encoding = header(part, "Content-Transfer-Encoding").strip().lower()
+            subs = children(part)
+            if encoding in ("base64", "quoted-printable") and not (subs and _items(subs[0])):
+                # encoded: the parser found no header in it (base64 has no colon)
+                return _header_block(_decoded(subs[0] if subs else part, encoding))
+            for sub in subs:
                 return "\n".join(f"{k}: {v}" for k, v in _items(sub))
+            return _header_block(decode_payload(part))
         if ctype == "text/rfc822-headers":
-            return re.sub(r"\n[ \t]+", " ", decode_payload(part))
+            return _header_block(decode_payload(part))
     return ""
+
+
+def _decoded(part: Message, encoding: str) -> str:
+    """The text of an encoded message/rfc822 part, which the parser took for the body of
+    a message without headers, kept as it came."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return ""
+    data = payload.encode("ascii", "replace")
+    try:
+        decoded = base64.b64decode(data) if encoding == "base64" else quopri.decodestring(data)
+    except (binascii.Error, ValueError):
+        return ""
+    return decoded.decode("utf-8", "replace")
+
+
+def _header_block(text: str) -> str:
+    """The lines before the first empty one, continuation lines unfolded."""
+    head = re.split(r"\r?\n[ \t]*\r?\n", text.lstrip("\r\n"), maxsplit=1)[0]
+    return re.sub(r"\r?\n[ \t]+", " ", head).replace("\r", "")
+
+
+def _jmrp_recipients(original: str) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(a for a in (normalised(v) for v in _JMRP_RECIPIENT.findall(original)) if a)
+    )
 
 
 def _original_recipients(original: str) -> tuple[str, ...]:
@@ -159,10 +207,9 @@ def _ses_complaint(msg: Message) -> Complaint | None:
 def _jmrp(msg: Message) -> Complaint | None:
     """Microsoft's JMRP: the original attached, the recipient in X-HmXmrOriginalRecipient."""
     original = _original_headers(msg)
-    found = _JMRP_RECIPIENT.findall(original)
-    if not found:
+    if not _JMRP_RECIPIENT.search(original):
         return None
-    addresses = tuple(a for a in (normalised(v) for v in found) if a)
+    addresses = _jmrp_recipients(original)
     tokens = list_unsubscribe_tokens(_LIST_UNSUB.findall(original))
     return Complaint(
         "abuse", addresses, tokens, ("Microsoft JMRP complaint (X-HmXmrOriginalRecipient)",)

@@ -68,7 +68,8 @@ def plan(
         return _report(c, c.bounce_kind == "hard", Reason.HARD_BOUNCE, Channel.BOUNCE,
                        effects.hard_bounce)  # fmt: skip
     if c.message_class is MessageClass.COMPLAINT:
-        return _report(c, c.suppresses, Reason.COMPLAINT, Channel.COMPLAINT, effects.complaint)
+        return _report(c, c.suppresses, Reason.COMPLAINT, Channel.COMPLAINT, effects.complaint,
+                       token=token, token_problem=token_problem)  # fmt: skip
     if c.message_class is MessageClass.AUTO_REPLY:
         return Plan(Disposition.PROCESSED)
     if c.message_class is MessageClass.PRIVACY_REQUEST:
@@ -109,20 +110,40 @@ def _unsubscribe(c: Classification, token: TokenClaims | None, token_problem: st
 
 
 def _report(
-    c: Classification, suppresses: bool, reason: Reason, channel: Channel, scope: str
+    c: Classification,
+    suppresses: bool,
+    reason: Reason,
+    channel: Channel,
+    scope: str,
+    *,
+    token: TokenClaims | None = None,
+    token_problem: str | None = None,
 ) -> Plan:
     if not suppresses:
         return Plan(Disposition.PROCESSED)
-    if not c.addresses:
-        return Plan(Disposition.REVIEW, review_reasons=(f"{reason.value} without an address",))
-    evidence = {"class": c.message_class.value, "feedback_type": c.feedback_type}
+    evidence: dict[str, Any] = {"class": c.message_class.value, "feedback_type": c.feedback_type}
+    addresses = c.addresses
+    if not addresses and token is not None and reason is Reason.COMPLAINT:
+        # the provider redacted the complainant (Original-Rcpt-To and the original's To):
+        # our own token, in the List-Unsubscribe of the original it attached, names the
+        # person (RFC 5965 §3.2 allows the redaction; the token is signed, so a report
+        # cannot name somebody of its choosing this way). The complaint's scope applies,
+        # not the token's list: a complaint stops all promotional mail
+        addresses = (token.address,)
+        evidence["token_id"] = token.token_id
+        evidence["complainant_from"] = "token in the attached original"
+    if not addresses:
+        why = f"{reason.value} without an address"
+        if token_problem:
+            why += f" ({token_problem})"
+        return Plan(Disposition.REVIEW, review_reasons=(why,))
     if reason is Reason.COMPLAINT and c.authentication_failed:
         # a mailbox provider's report fails its own domain's checks: a forged complaint
         # would cut off whomever it names, so a person decides
-        held = tuple(Action(a, scope, reason, channel, True, evidence) for a in c.addresses)
-        reasons = tuple(_doubts(c, c.addresses[0], None))
+        held = tuple(Action(a, scope, reason, channel, True, evidence) for a in addresses)
+        reasons = tuple(_doubts(c, addresses[0], None))
         return Plan(Disposition.REVIEW, held, review_reasons=reasons)
-    actions = tuple(Action(a, scope, reason, channel, evidence=evidence) for a in c.addresses)
+    actions = tuple(Action(a, scope, reason, channel, evidence=evidence) for a in addresses)
     return Plan(Disposition.PROCESSED, actions)
 
 
