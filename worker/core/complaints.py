@@ -28,6 +28,7 @@ from worker.core.message import (
     walk,
 )
 from worker.core.signals import list_unsubscribe_tokens
+from worker.core.signals import tokens as message_tokens
 
 _FEEDBACK_TYPE = re.compile(r"^feedback-type\s*:\s*([\w-]+)", re.IGNORECASE | re.MULTILINE)
 _RCPT_TO = re.compile(r"^original-rcpt-to\s*:\s*<?([^>\s]+)>?", re.IGNORECASE | re.MULTILINE)
@@ -226,7 +227,9 @@ def _client_unsubscribe(msg: Message) -> Complaint | None:
     if "true" not in values:
         return None
     senders = tuple(a for a in (normalised(v) for v in _from_addresses(msg)) if a)
-    return Complaint("opt-out", senders, (), ("header X-Apple-Unsubscribe: true",))
+    # sent to the List-Unsubscribe mailto: its token says whose newsletter it was, so a
+    # forwarded one (somebody else's token) is seen for what it is (see core.plan)
+    return Complaint("opt-out", senders, message_tokens(msg), ("header X-Apple-Unsubscribe: true",))
 
 
 def _from_addresses(msg: Message) -> list[str]:

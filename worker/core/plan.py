@@ -132,6 +132,14 @@ def _report(
         addresses = (token.address,)
         evidence["token_id"] = token.token_id
         evidence["complainant_from"] = "token in the attached original"
+    if token is not None and reason is Reason.COMPLAINT and token.address not in addresses:
+        # our token says the mail went to somebody else than the complainant: a forwarded
+        # newsletter unsubscribed from another mailbox (Apple Mail's button writes from
+        # the reader's own address), or a report that names another person than the
+        # token; a person decides which of them (if any) stops getting mail
+        held = tuple(Action(a, scope, reason, channel, True, evidence) for a in addresses)
+        why = "the token names another address than the complainant (forwarded?)"
+        return Plan(Disposition.REVIEW, held, review_reasons=(why,))
     if not addresses:
         why = f"{reason.value} without an address"
         if token_problem:
