@@ -25,6 +25,7 @@ def test_finish_keeps_every_field_it_does_not_set() -> None:
         message_id="<ignored@example.org>",
         other_addresses_in_body=("b@example.org",),
         machine=True,
+        on_behalf="my wife",
     )
     msg = parse_bytes(b"Subject: x\r\n\r\nbody\r\n")
     ctx = _Context(

@@ -19,7 +19,7 @@ from email.message import EmailMessage, Message
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
 from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
-from worker.core.intent import intent_text, privacy_intent, unsubscribe_hits
+from worker.core.intent import intent_text, on_behalf, privacy_intent, unsubscribe_hits
 from worker.core.message import (
     addresses_in,
     children,
@@ -82,6 +82,8 @@ class Classification:
     message_id: str | None = None
     other_addresses_in_body: tuple[str, ...] = ()
     machine: bool = False
+    #: the family member a request is about ("my wife"), when it is not the sender's own
+    on_behalf: str | None = None
 
     def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
         # pickled into and out of the classifier processes; compiled (mypyc) a frozen
@@ -316,22 +318,31 @@ def _auto_reply(ctx: _Context) -> Classification | None:
 def _privacy(ctx: _Context) -> Classification | None:
     text = ctx.intent
     intent = privacy_intent(ctx.subject, text)
-    if not intent.kinds:
+    behalf = on_behalf(ctx.subject, text)
+    kinds = intent.kinds
+    if not kinds and behalf is not None and behalf.erasure:
+        # "delete my late father's account": no phrase of the lists, which are written
+        # in the first person, but an erasure all the same
+        kinds = ("erasure",)
+    if not kinds:
         return None
     optout_hits = unsubscribe_hits(ctx.subject, text)
-    optout = bool(optout_hits) or any(k in _PRIVACY_OPTOUT_KINDS for k in intent.kinds)
+    optout = bool(optout_hits) or any(k in _PRIVACY_OPTOUT_KINDS for k in kinds)
     evidence = tuple(h.evidence() for h in intent.hits[:4]) + tuple(
         h.evidence() for h in optout_hits[:2]
     )
+    if behalf is not None:
+        evidence += (behalf.evidence(),)
     return Classification(
         MessageClass.PRIVACY_REQUEST,
         0.85,
         evidence,
         addresses=_sender_addresses(ctx),
-        privacy_kinds=intent.kinds,
+        privacy_kinds=kinds,
         privacy_optout=optout,
         suppresses=optout,
         other_addresses_in_body=_other_addresses(ctx),
+        on_behalf=behalf.relation if behalf else None,
     )
 
 
@@ -347,6 +358,9 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
     if not evidence:
         return None
     strong = any(h.strong or h.where == "subject" for h in hits) or not hits
+    behalf = on_behalf(ctx.subject, text) if hits else None
+    if behalf is not None:
+        evidence.append(behalf.evidence())
     return Classification(
         MessageClass.UNSUBSCRIBE,
         0.9 if strong else 0.8,
@@ -354,17 +368,22 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
         addresses=_sender_addresses(ctx),
         suppresses=True,
         other_addresses_in_body=_other_addresses(ctx),
+        on_behalf=behalf.relation if behalf else None,
     )
 
 
 def _other(ctx: _Context) -> Classification:
     machine = _machine(ctx)
-    evidence = (
-        ("machine-generated message without a recognised report",)
-        if machine
-        else ("no request recognised",)
+    if machine:
+        evidence: tuple[str, ...] = ("machine-generated message without a recognised report",)
+        return Classification(MessageClass.OTHER, 0.5, evidence, machine=True)
+    # held for review as the sender's unclear request: the reviewer is told when it
+    # asks something for a family member ("Bitte melden Sie meinen Mann ab")
+    behalf = on_behalf(ctx.subject, ctx.intent)
+    evidence = ("no request recognised",) + ((behalf.evidence(),) if behalf else ())
+    return Classification(
+        MessageClass.OTHER, 0.5, evidence, on_behalf=behalf.relation if behalf else None
     )
-    return Classification(MessageClass.OTHER, 0.5, evidence, machine=machine)
 
 
 def _short_statement(text: str) -> bool:
@@ -443,4 +462,5 @@ def _finish(ctx: _Context, result: Classification) -> Classification:
         message_id=ctx.message_id,
         other_addresses_in_body=result.other_addresses_in_body,
         machine=result.machine,
+        on_behalf=result.on_behalf,
     )

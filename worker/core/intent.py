@@ -159,6 +159,24 @@ _ARTICLE_RE = re.compile(
     r"(?:art(?:icle|ikel|iculo|igo|icolo|icolul|ikla|\.)?|clan[a-z]*|cl\.|arthro)\s*(\d{1,2})\b"
 )
 _ARTICLE_KIND = {"15": "access", "16": "rectification", "17": "erasure", "21": "objection"}
+#: "AVG" is the Dutch GDPR, and an antivirus ("my AVG antivirus flags your mail")
+_NOT_A_LAW_RE = re.compile(
+    r"\s*(?:-\s*)?(?:anti-?virus|virus|internet security|secure|free|technologies|tuneup"
+    r"|ultimate|pc|scan|mail ?shield|web ?shield|email ?shield)(?!\w)"
+)
+#: a subject that names a law and a request ("GDPR request", "Antrag nach DSGVO",
+#: "demande RGPD") is one, whatever the body says ("see attached", a letter in a file)
+_REQUEST_NOUN_RE = re.compile(
+    r"(?<!\w)(?:request|requete|demande|anfrage|antrag|ersuchen|solicitud|peticion|pedido"
+    r"|solicitacao|requerimento|richiesta|istanza|verzoek|aanvraag)"
+    r"|(?:anfrage|antrag|ersuchen)"  # also ending a German compound: Datenschutzanfrage
+)
+#: the topic of a privacy request named in a subject, with a request noun beside it
+_PRIVACY_TOPIC_RE = re.compile(
+    r"(?<!\w)(?:data protection|privacy|personal data|datenschutz|protection des donnees"
+    r"|proteccion de datos|protecao de dados|protezione dei dati|gegevensbescherming"
+    r"|privacyverzoek)"
+)
 _FOOTER_RE = re.compile(_alternation(FOOTER_CUES) + r"(?!\w)")
 _NEGATION_RE = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
 #: any keyword at all: one pass instead of one per keyword (only "is there one" is asked)
@@ -232,6 +250,15 @@ def _in_question(text: str, match: re.Match[str]) -> bool:
     return not re.search(r"(?<!\w)(?:me|mich|moi|mi|mij|me)(?!\w)", match.group(0))
 
 
+def _law(text: str) -> re.Match[str] | None:
+    """The first data-protection law cited in ``text`` (not AVG the antivirus)."""
+    for match in _LAW_RE.finditer(text):
+        if match.group(0) == "avg" and _NOT_A_LAW_RE.match(text, match.end()):
+            continue
+        return match
+    return None
+
+
 def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
     """Privacy kinds requested: explicit phrases, or a data-protection law cited about data."""
     subj = fold(clean_subject(subject))
@@ -246,8 +273,13 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
             hits.append(Hit(phrase, lang, "body", True))
             if kind not in kinds:
                 kinds.append(kind)
-    law = _LAW_RE.search(text)
-    if law and (_DATA_RE.search(text) or _ARTICLE_RE.search(text) or len(text) > 200):
+    law = _law(text)
+    if law and (
+        _DATA_RE.search(text)
+        or _ARTICLE_RE.search(text)
+        or len(text) > 200
+        or (law.start() < len(subj) and _REQUEST_NOUN_RE.search(subj))
+    ):
         hits.append(Hit(law.group(0), "law", "body", True))
         for number in _ARTICLE_RE.findall(text[:4000]):
             article_kind = _ARTICLE_KIND.get(number)
@@ -256,4 +288,86 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
                 break
         if not kinds:
             kinds.append("other")
+    elif not kinds and _REQUEST_NOUN_RE.search(subj):
+        topic = _PRIVACY_TOPIC_RE.search(subj)
+        if topic:  # "Data protection request", "Datenschutzanfrage": the subject says it
+            hits.append(Hit(topic.group(0), "subject", "subject", True))
+            kinds.append("other")
     return PrivacyIntent(tuple(kinds), tuple(hits))
+
+
+# -- requests about somebody else ----------------------------------------------------
+#: "my wife", "our late father's", "meiner Frau", "ma mère", "mi padre fallecido": a
+#: first-person possessive and a family word (folded text: lower case, no accents)
+_RELATION_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"(?:my|our)\s+(?:(?:late|deceased|elderly|dear|little|young|teenage|minor)\s+){0,2}"
+    r"(?:wife|husband|partner|spouse|father|mother|dad|mum|mom|son|daughter|child|children"
+    r"|kids?|brother|sister|grand(?:mother|father|ma|pa|son|daughter)|parents?|aunt|uncle"
+    r"|fiancee?|boyfriend|girlfriend)(?:'s|s')?"
+    r"|(?:meine[rsnm]?|unsere[rsnm]?)\s+(?:(?:verstorbenen?|minderjahrigen?)\s+)?"
+    r"(?:ehe)?(?:frau|mann(?:e?s)?|vaters?|mutter|sohn(?:e?s)?|tochter|kind(?:e?s)?|kinder"
+    r"|bruders?|schwester|eltern|partners?|partnerin|oma|opa|grossmutter|grossvaters?)"
+    r"|(?:mon|ma|mes|notre|nos)\s+(?:(?:defunte?|feue?)\s+)?(?:mari|femme|epouse|epoux"
+    r"|pere|mere|fils|fille|enfants?|frere|soeur|parents|grand-(?:pere|mere)|conjointe?"
+    r"|compagne|compagnon)"
+    r"|(?:mi|mis|nuestr[oa]s?)\s+(?:(?:difunt[oa]|fallecid[oa])\s+)?(?:esposa|esposo"
+    r"|marido|mujer|padre|madre|papa|mama|hij[oa]s?|herman[oa]s?|abuel[oa]s?|padres|pareja)"
+    r"|(?:meu|minha|meus|minhas|nosso|nossa)\s+(?:falecid[oa]\s+)?(?:marido|esposa|esposo"
+    r"|mulher|pai|mae|filh[oa]s?|irma|irmao|avo|pais|companheir[oa])"
+    r"|(?:mio|mia|miei|mie|nostro|nostra)\s+(?:(?:defunt[oa]|compiant[oa])\s+)?(?:moglie"
+    r"|marito|padre|madre|papa|mamma|figli[oa]?|fratello|sorella|nonn[oa]|genitori"
+    r"|compagn[oa])"
+    r"|(?:mijn|onze?)\s+(?:(?:overleden|minderjarige)\s+)?(?:vrouw|echtgenot[eo]|man|vader"
+    r"|moeder|zoon|dochter|kind(?:eren)?|broer|zus|ouders|partner|opa|oma)"
+    r")(?!\w)"
+)
+#: verbs of a request to stop, remove or delete (stems, every language of the lists)
+_REQUEST_VERB_RE = re.compile(
+    r"(?<!\w)(?:delet|eras|remov|unsubscrib|clos|cancel|stop|opt(?:-| )?out|take\s+\w+\s+off"
+    r"|losch|entfern|abmeld|abbestell|supprim|effac|desinscri|desabonn|retir|borr|elimin"
+    r"|de baja|apag|exclu|descadastr|rimuov|disiscriv|verwijder|afmeld|uitschrijv|wis"
+    r"|melden sie\s.{0,40}\sab(?!\w))"
+)
+#: what an erasure is of: an account or data (stems)
+_ERASABLE_RE = re.compile(
+    r"(?<!\w)(?:account|data|information|details|profile|records?|konto|kundenkonto|daten"
+    r"|compte|donnees|informations|cuenta|datos|conta|dados|dati|gegevens)(?!\w)"
+)
+_ERASURE_VERB_RE = re.compile(
+    r"(?<!\w)(?:delet|eras|remov|close|losch|entfern|supprim|effac|borr|elimin|apag|exclu"
+    r"|cancell|verwijder|wis)"
+)
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """A request written about a family member: who, and whether it asks for erasure."""
+
+    relation: str
+    erasure: bool
+
+    def evidence(self) -> str:
+        return f'about another person: "{self.relation}"'
+
+
+def on_behalf(subject: str, body_text: str) -> OnBehalf | None:
+    """The family member a request is about, if a sentence asks for something about one.
+
+    "Please unsubscribe my wife", "delete my late father's account", "Bitte löschen Sie
+    die Daten meiner Mutter": the request is not the sender's own, so applying it to the
+    sender (the From) would stop the wrong person's mail and miss the right one. Only a
+    sentence holding both the family word and a request verb counts: "My wife and I
+    loved it. Please remove me." is the sender's own request.
+    """
+    text = f"{fold(clean_subject(subject))}\n{body_text}"
+    if not _RELATION_RE.search(text):
+        return None
+    for sentence in _SENTENCE_END.split(text):
+        relation = _RELATION_RE.search(sentence)
+        if relation is None or not _REQUEST_VERB_RE.search(sentence):
+            continue
+        erasure = bool(_ERASURE_VERB_RE.search(sentence) and _ERASABLE_RE.search(sentence))
+        return OnBehalf(relation.group(0), erasure)
+    return None

@@ -81,6 +81,8 @@ def _doubts(c: Classification, address: str, token: TokenClaims | None) -> list[
     doubts: list[str] = []
     if token is not None and c.sender and token.address != c.sender:
         doubts.append("the token names another address than the sender (forwarded?)")
+    if c.on_behalf:
+        doubts.append(f'the request is about another person ("{c.on_behalf}")')
     others = [a for a in c.other_addresses_in_body if a not in (address, c.sender)]
     if others:
         doubts.append(f"the message names {len(others)} other address(es) in its body")
@@ -184,4 +186,7 @@ def _other(c: Classification) -> Plan:
     # held as a request so that a person's unclear opt-out still has a deadline
     evidence = {"class": c.message_class.value, "confidence": c.confidence}
     action = Action(c.sender, ALL_PROMOTIONAL, Reason.OPT_OUT, Channel.EMAIL, True, evidence)
-    return Plan(Disposition.REVIEW, (action,), review_reasons=("could not be classified",))
+    reasons: tuple[str, ...] = ("could not be classified",)
+    if c.on_behalf:
+        reasons += (f'the request is about another person ("{c.on_behalf}")',)
+    return Plan(Disposition.REVIEW, (action,), review_reasons=reasons)
