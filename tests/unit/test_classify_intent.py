@@ -379,3 +379,21 @@ def test_a_privacy_request_named_in_the_subject_alone_is_one(subject: str, kind:
     result = classify(mail("Please process, see attached.", subject=subject))
     assert result.message_class is MessageClass.PRIVACY_REQUEST
     assert kind in result.privacy_kinds
+
+
+def test_a_long_letter_ending_with_its_request_is_read() -> None:
+    # intent was read on the first 20,000 characters only: this was a review item
+    story = "We have been customers for many years and enjoyed the shop a lot.\n" * 350
+    result = classify(mail(story + "\nThat is why I am writing: please remove me.\n"))
+    assert len(story) > 22_000
+    assert result.message_class is MessageClass.UNSUBSCRIBE
+    one_line = "word " * 6_000  # no line break to cut at
+    assert classify(mail(one_line + "please remove me")).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_the_middle_of_a_long_paste_is_not_read() -> None:
+    # the cost of a body stays bounded: a request lost in the middle of 60,000
+    # characters is left to review
+    filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n" * 500
+    result = classify(mail(filler + "please remove me\n" + filler))
+    assert result.message_class is MessageClass.OTHER

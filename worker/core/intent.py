@@ -24,8 +24,12 @@ from worker.core.phrases import (
     STRONG_PHRASES,
 )
 
-#: intent is read on the first part of the unquoted text only; requests are short
+#: intent is read on the first part of the unquoted text only, and its last lines:
+#: requests are short, and a long one puts its request at the start or at the end
+#: ("… and that is why I am writing. Please remove me."); the middle of a 1 MB paste is
+#: not read, so no body costs more than these 20,000 characters
 _INTENT_LIMIT = 20_000
+_INTENT_TAIL = 4_000
 #: a body of at most this many words that contains a keyword is a command
 _SHORT_WORDS = 12
 #: a subject of at most this many words that contains a keyword is a command
@@ -187,7 +191,11 @@ def intent_text(body: str) -> str:
     """Folded unquoted body with unsubscribe-footer sentences removed."""
     # fold() of the kept lines joined is their folds joined: no line break survives
     # folding, and neither accents nor case cross a line
-    folded = (fold(line) for line in body[:_INTENT_LIMIT].splitlines())
+    if len(body) > _INTENT_LIMIT:
+        # whole lines: the head up to its last line break, the tail from its first
+        head, tail = body[: _INTENT_LIMIT - _INTENT_TAIL], body[-_INTENT_TAIL:]
+        body = f"{head.rpartition(chr(10))[0] or head}\n{tail.partition(chr(10))[2] or tail}"
+    folded = (fold(line) for line in body.splitlines())
     return " ".join(line for line in folded if line and not _is_footer(line))
 
 
