@@ -195,3 +195,28 @@ Content-Type: text/plain; charset=utf-8
         "Error: 500 Internal Server Error while fetching template\n",
     )
     assert_nobody_suppressed(raw)
+
+
+def test_a_person_pasting_a_delivery_report_is_no_bounce_of_its_recipient() -> None:
+    # a person's own mail (no machine marker, no report part, a person's From, a subject
+    # of their own) with a DSN's fields pasted in: it was read as a hard bounce of Bob,
+    # who never bounced here
+    head = """
+From: Ana Reader <ana@example.org>
+To: support@shop.example.com
+Subject: Why did this happen?
+Message-ID: <paste-1@example.org>
+Content-Type: text/plain; charset=utf-8
+"""
+    body = """Hi, I tried to forward your offer to my friend and got this back:
+
+Reporting-MTA: dns; mx.example.org
+Final-Recipient: rfc822; bob@example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+Can you check whether his address is right in your system?
+Ana
+"""
+    assert_nobody_suppressed(mail(head, body))

@@ -597,13 +597,15 @@ def detect_bounce(
     ``compat32``: gives ``raw`` parsed with compat32, or None, if the caller can (for
     flufl.bounce); asked only when flufl runs, which few messages need.
     """
+    subject = header(msg, "Subject")
+    signals = _signals(msg, subject, machine)
+    if not signals and not _may_report(msg, raw):
+        return BounceReport(False)
     facts = _Facts()
     text = all_text(msg)
     verdict = _structured(msg, text, facts)
     if verdict is False:
         return BounceReport(False, evidence=tuple(facts.evidence), success_report=True)
-    subject = header(msg, "Subject")
-    signals = _signals(msg, subject, machine)
     if verdict is None and (not signals or _reports_nothing(msg, text, signals)):
         return BounceReport(False)
     own = _own_addresses(msg)
@@ -644,6 +646,18 @@ def detect_bounce(
     kind = _kind(facts, text)
     recipients = tuple(dict.fromkeys(facts.hard + facts.soft))
     return BounceReport(True, kind, recipients, tuple(facts.evidence))
+
+
+def _may_report(msg: Message, raw: bytes) -> bool:
+    """Whether a message without any sign of a delivery report (no machine marker, no
+    report type, no mail-system sender, no bounce subject) may still carry one that
+    :func:`_structured` reads: an X-Failed-Recipients header, or an Amazon SES
+    notification (JSON from a sender of any name, when a customer's system passes it
+    on). Without one of these, the text of such a message is not read for DSN fields:
+    a person's mail that quotes or forwards them is not a report (and converting every
+    reply's HTML to text only to find that out was a tenth of the classifier's time).
+    """
+    return b"notificationType" in raw or bool(headers(msg, "X-Failed-Recipients"))
 
 
 def _structured(msg: Message, text: str, facts: _Facts) -> bool | None:

@@ -330,6 +330,25 @@ _RELATION_RE = re.compile(
     r"|moeder|zoon|dochter|kind(?:eren)?|broer|zus|ouders|partner|opa|oma)"
     r")(?!\w)"
 )
+#: every family word _RELATION_RE ends in, as the \w+ words of a text split it
+_RELATION_WORDS = frozenset(
+    _WORD.findall(
+        """
+        wife husband partner spouse father mother dad mum mom son daughter child children kid
+        kids brother sister grandmother grandfather grandma grandpa grandson granddaughter
+        parent parents aunt uncle fiance fiancee boyfriend girlfriend frau ehefrau mann manns
+        mannes ehemann ehemanns ehemannes vater vaters mutter sohn sohns sohnes tochter kind
+        kinds kindes kinder bruder bruders schwester eltern partners partnerin oma opa
+        grossmutter grossvater grossvaters mari femme epouse epoux pere mere fils fille enfant
+        enfants frere soeur conjoint conjointe compagne compagnon esposa esposo marido mujer
+        padre madre papa mama hijo hija hijos hijas hermano hermana hermanos hermanas abuelo
+        abuela abuelos abuelas padres pareja pai mae filho filha filhos filhas irma irmao avo
+        pais companheiro companheira moglie marito mamma figlio figlia figli fratello sorella
+        nonno nonna genitori compagno compagna vrouw echtgenote echtgenoot man vader moeder
+        zoon dochter kinderen broer zus ouders
+        """
+    )
+)
 #: verbs of a request to stop, remove or delete (stems, every language of the lists)
 _REQUEST_VERB_RE = re.compile(
     r"(?<!\w)(?:delet|eras|remov|unsubscrib|clos|cancel|stop|opt(?:-| )?out|take\s+\w+\s+off"
@@ -369,9 +388,12 @@ def on_behalf(subject: str, body_text: str) -> OnBehalf | None:
     sentence holding both the family word and a request verb counts: "My wife and I
     loved it. Please remove me." is the sender's own request.
     """
-    text = f"{fold(clean_subject(subject))}\n{body_text}"
-    if not _RELATION_RE.search(text):
+    subj = fold(clean_subject(subject))
+    # the family words as whole words first: a set lookup on the words already counted
+    # (the pattern alone, tried at every offset of a long letter, cost it 50 µs)
+    if not (_RELATION_WORDS & (_words(subj) | _words(body_text))):
         return None
+    text = f"{subj}\n{body_text}"
     for sentence in _SENTENCE_END.split(text):
         relation = _RELATION_RE.search(sentence)
         if relation is None or not _REQUEST_VERB_RE.search(sentence):
