@@ -397,3 +397,31 @@ def test_the_middle_of_a_long_paste_is_not_read() -> None:
     filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n" * 500
     result = classify(mail(filler + "please remove me\n" + filler))
     assert result.message_class is MessageClass.OTHER
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please stop sending the paper invoice to our old office, we moved.",
+        "Could you stop mailing us printed catalogues? We read everything online.",
+        "Please stop sending me text messages about deliveries.",
+    ],
+)
+def test_a_request_to_stop_something_else_than_mail_is_read_by_a_person(body: str) -> None:
+    # it was an opt-out of all promotional mail, which the writer never asked for
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.OTHER
+    assert any("something else than e-mail" in e for e in result.evidence)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please stop sending me these newsletters and the paper catalogue.",
+        "Please stop sending emails. Also stop sending the paper invoice to our old office.",
+        "Stop sending me your spam.",
+    ],
+)
+def test_a_request_naming_mail_stays_an_opt_out(body: str) -> None:
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE

@@ -349,6 +349,15 @@ def _privacy(ctx: _Context) -> Classification | None:
 def _unsubscribe(ctx: _Context) -> Classification | None:
     text = ctx.intent
     hits = unsubscribe_hits(ctx.subject, text)
+    if hits and (other := _not_email(text)) is not None:
+        thing, rest = other
+        # "please stop sending the paper invoice to our old office": a request to stop
+        # something, but not mail from our lists; a person reads it, unless the rest of
+        # the message asks to stop the mail too
+        hits = unsubscribe_hits(ctx.subject, rest)
+        if not hits:
+            why = f'asks to stop something else than e-mail: "{thing}"'
+            return Classification(MessageClass.OTHER, 0.6, (why,))
     evidence = [h.evidence() for h in hits[:3]]
     # the writer's own words, footer-like lines included, must be short: a question
     # holding "preferences" or "link" read as a footer and left a short rest
@@ -370,6 +379,38 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
         other_addresses_in_body=_other_addresses(ctx),
         on_behalf=behalf.relation if behalf else None,
     )
+
+
+#: "stop sending/mailing … <a thing that is not e-mail>" in one sentence (folded text)
+_NOT_EMAIL = re.compile(
+    r"(?<!\w)(?:stop|quit|cease|no longer)\s+(?:\w+\s+){0,2}?(?:sending|mailing|posting)\s+"
+    r"(?:[\w']+\s+){0,3}?(paper|printed|invoices?|bills?|statements?|catalog(?:ue)?s?"
+    r"|letters?|brochures?|flyers?|magazines?|parcels?|packages?|samples?|texts?|sms"
+    r"|text messages)(?!\w)[^.!?;]*"
+)
+_EMAIL_WORD = re.compile(
+    r"(?<!\w)(?:e-?mails?|newsletters?|mailing list|list|mails|unsubscribe|spam)(?!\w)"
+)
+
+
+def _not_email(text: str) -> tuple[str, str] | None:
+    """The first thing a stop request names when it is not our mail and its sentence
+    names no mail either ("stop sending the paper invoice"), and the text without such
+    sentences; None when there is none."""
+    found: str | None = None
+    rest: list[str] = []
+    kept = 0
+    for match in _NOT_EMAIL.finditer(text):
+        start = max(text.rfind(c, 0, match.start()) for c in ".!?;") + 1
+        if _EMAIL_WORD.search(text, start, match.end()):
+            continue
+        found = found or match.group(1)
+        rest.append(text[kept:start])
+        kept = match.end()
+    if found is None:
+        return None
+    rest.append(text[kept:])
+    return found, " ".join(rest)
 
 
 def _other(ctx: _Context) -> Classification:
