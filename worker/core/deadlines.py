@@ -29,14 +29,23 @@ class BusinessCalendar:
         self.country = country
         self.subdivision = subdivision
         self.weekend = weekend
-        self._holidays = holidays_lib.country_holidays(country, subdiv=subdivision)
+        self._holidays: holidays_lib.HolidayBase | None = None
         self._added: dict[tuple[date, int], date] = {}
 
+    @property
+    def holidays(self) -> holidays_lib.HolidayBase:
+        """The holiday calendar, built on first use: holidays imports every country's
+        module to build one (50 ms), which a command that computes no deadline (or the
+        start of `optout poll`, before its first commit) should not wait for."""
+        if self._holidays is None:
+            self._holidays = holidays_lib.country_holidays(self.country, subdiv=self.subdivision)
+        return self._holidays
+
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() not in self.weekend and day not in self._holidays
+        return day.weekday() not in self.weekend and day not in self.holidays
 
     def holiday_name(self, day: date) -> str | None:
-        name = self._holidays.get(day)
+        name = self.holidays.get(day)
         return str(name) if name else None
 
     def local_day(self, at: datetime) -> date:
