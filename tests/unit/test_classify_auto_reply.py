@@ -138,3 +138,41 @@ def test_an_auto_reply_wording_a_failure_is_no_bounce_of_the_contact_it_names(
         assert result.message_class is MessageClass.AUTO_REPLY
         assert not result.suppresses
         assert "jane@example.org" not in result.addresses
+
+
+def _calendar_answer(subject: str, method: str, *, in_param: bool) -> bytes:
+    """What Outlook or Google Calendar sends when a person clicks Decline/Accept."""
+    ctype = f"text/calendar; charset=utf-8; method={method}" if in_param else "text/calendar"
+    return (
+        "From: Max Muster <max@example.de>\r\nTo: events@shop.example.com\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <cal-1@example.de>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/alternative; boundary="C"\r\n\r\n'
+        f"--C\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{subject}\r\n"
+        f"--C\r\nContent-Type: {ctype}\r\n\r\n"
+        f"BEGIN:VCALENDAR\r\nMETHOD:{method}\r\nBEGIN:VEVENT\r\n"
+        "ATTENDEE;PARTSTAT=DECLINED:mailto:max@example.de\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        "--C--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("subject", "method", "in_param"),
+    [
+        ("Declined: Webinar: stop losing customers", "REPLY", True),
+        ("Abgelehnt: Webinar: Schluss mit dem Spam-Ordner", "REPLY", False),
+        ("Nouvelle proposition d'horaire : Désabonnez-vous du stress", "COUNTER", True),
+    ],
+)
+def test_a_calendar_clients_answer_is_machine_mail(
+    subject: str, method: str, in_param: bool
+) -> None:
+    # the subject of our invitation ("stop …", "unsubscribe …") made it an opt-out
+    result = classify(_calendar_answer(subject, method, in_param=in_param))
+    assert result.message_class is MessageClass.AUTO_REPLY
+    assert not result.suppresses
+    assert any("calendar" in e for e in result.evidence)
+
+
+def test_a_calendar_invitation_sent_to_us_is_no_calendar_answer() -> None:
+    raw = _calendar_answer("Please unsubscribe me", "REQUEST", in_param=True)
+    assert classify(raw).message_class is MessageClass.UNSUBSCRIBE

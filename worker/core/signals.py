@@ -14,12 +14,14 @@ from email.message import Message
 from worker.core.intent import clean_subject, fold
 from worker.core.message import (
     content_type,
+    decode_payload,
     has_header,
     header,
     headers,
     memoized,
     param,
     raw_addresses_in,
+    walk,
 )
 from worker.core.phrases import AUTO_REPLY_BODIES, AUTO_REPLY_SUBJECTS
 
@@ -84,7 +86,30 @@ def machine_markers(msg: Message) -> list[str]:
         found.append("header List-Unsubscribe: a bulk mailing")
     if is_read_receipt(msg):
         found.append("read receipt (report-type=disposition-notification)")
+    method = calendar_reply(msg)
+    if method:
+        found.append(f"calendar {method} (text/calendar): a calendar client's answer")
     return found
+
+
+#: iTIP methods a calendar client sends by itself when a person clicks a button on an
+#: invitation (RFC 5546): "Declined: Webinar: stop losing customers" is no opt-out
+_CALENDAR_ANSWERS = frozenset({"REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER"})
+_CALENDAR_METHOD = re.compile(r"^METHOD:\s*([A-Za-z-]+)", re.MULTILINE)
+
+
+def calendar_reply(msg: Message) -> str | None:
+    """The iTIP method of a calendar answer (``reply``, ``counter``…), else None."""
+    for part in walk(msg):
+        if content_type(part) not in ("text/calendar", "application/ics"):
+            continue
+        method = param(part, "method").upper()
+        if not method:
+            found = _CALENDAR_METHOD.search(decode_payload(part)[:4000])
+            method = found.group(1).upper() if found else ""
+        if method in _CALENDAR_ANSWERS:
+            return method.lower()
+    return None
 
 
 def is_read_receipt(msg: Message) -> bool:
