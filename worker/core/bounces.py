@@ -812,7 +812,11 @@ def _text_recipients(text: str, own: set[str]) -> list[str]:
         if _HEADERISH.search(low):
             continue
         if _ANY_FAILURE_CUE.search(low) or _STATUS.search(line) or _SMTP_CODE.search(line):
-            window = lines[max(0, index - 1) : index + 3]
+            window = [
+                _REDIRECT.split(near, maxsplit=1)[0]
+                for at, near in enumerate(lines[max(0, index - 1) : index + 3], max(0, index - 1))
+                if at == index or not _CONTACT.search(lowered[at])
+            ]
             ordered.extend(_candidates(window, own))
     if not ordered:
         ordered.extend(_original_to(lines, own))
@@ -823,6 +827,21 @@ def _text_recipients(text: str, own: set[str]) -> list[str]:
     return list(dict.fromkeys(ordered))[:5]
 
 
+#: a line that names whom to ask, beside a failure line ("Need help? Contact our helpdesk
+#: at help@…", "Bei Fragen: hilfe@…"): the helpdesk did not bounce
+_CONTACT = re.compile(
+    r"(?<!\w)(?:contact|helpdesk|help desk|support|customer service|questions\?|need help"
+    r"|kundenservice|kundendienst|hilfe|bei fragen|klantenservice|contacteer|contactez"
+    r"|assistance|soporte|contacte|atendimento|assistenza|contattare|お問い合わせ|サポート"
+    r"|客服|联系)"
+)
+#: where a reply names another address to try (551 "User not local; please try <x>"):
+#: the text after it names the new address, not a failed one
+_REDIRECT = re.compile(
+    r"please try|try instead|new address is|forward(?:ed)? to|has moved to|now at"
+    r"|neue adresse|nouvelle adresse|nueva direcci|nuovo indirizzo|nieuwe adres",
+    re.IGNORECASE,
+)
 #: the line after which a text bounce returns a copy of the message ("----- Original
 #: message follows -----", qmail's "--- Below this line is a copy of the message.",
 #: Exim's "------ This is a copy of the message, including all the headers. ------"):

@@ -37,6 +37,7 @@ from worker.core.signals import (
     authentication_failed,
     auto_reply_text,
     machine_markers,
+    robot_markers,
     sent_to_unsubscribe_address,
     tokens,
 )
@@ -303,6 +304,8 @@ def _auto_reply(ctx: _Context) -> Classification | None:
     if not markers and is_machine_sender(ctx.sender):
         markers.append(f"sender {ctx.sender} is a mail system")
     if not markers:
+        markers = robot_markers(ctx.msg)
+    if not markers:
         return None
     if _DMARC_REPORT.search(ctx.subject) and not text_cue:
         return Classification(
@@ -428,7 +431,16 @@ def _other(ctx: _Context) -> Classification:
 
 
 def _short_statement(text: str) -> bool:
-    return "?" not in text and len(text.split()) <= 12
+    """No question, at most 12 words, and no link: the whole of a mail sent to the
+    unsubscribe address to say "that's me" (phishing and spam sent there carry a link).
+    Chinese and Japanese are written without spaces: two characters count as a word."""
+    if "?" in text or "？" in text or _LINK.search(text):
+        return False
+    return len(text.split()) + len(_CJK.findall(text)) // 2 <= 12
+
+
+_LINK = re.compile(r"(?:https?://|www\.)\S", re.IGNORECASE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def _sender_addresses(ctx: _Context) -> tuple[str, ...]:

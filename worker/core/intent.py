@@ -35,7 +35,8 @@ _SHORT_WORDS = 12
 #: a subject of at most this many words that contains a keyword is a command
 _SHORT_SUBJECT = 6
 _SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt)\s*(?:\[\d+\])?\s*:\s*)+",
+    r"^\s*(?:(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt|res|enc|rif|doorst|vl|vb|pd|απ|σχετ"
+    r"|答复|回复|回覆|转发|轉寄|返信|転送|회신|전달)\s*(?:\[\d+\])?\s*[:：]\s*)+",
     re.IGNORECASE,
 )
 _BRACKETED = re.compile(r"\[[^\]]*\]")
@@ -200,19 +201,40 @@ def intent_text(body: str) -> str:
 
 
 def _is_footer(line: str) -> bool:
-    """A line that tells how to unsubscribe is boilerplate, not a request."""
-    return bool(_FOOTER_RE.search(line)) and bool(_ANY_KEYWORD_RE.search(line))
+    """A line that tells how to unsubscribe is boilerplate, not a request. Footers speak
+    to the reader ("to unsubscribe click here", "if you no longer wish…"), never in
+    the first person: "I would like to unsubscribe", "I clicked the link three times,
+    remove me" and "Ich möchte mich hier abmelden" are the writer's own words."""
+    return (
+        bool(_FOOTER_RE.search(line))
+        and bool(_ANY_KEYWORD_RE.search(line))
+        and not _FIRST_PERSON_RE.search(line)
+    )
+
+
+#: the writer speaking of themselves (folded text), in the seven languages
+_FIRST_PERSON_RE = re.compile(
+    r"(?<!\w)(?:i|i'm|i'd|i've|im|me|my|ich|mich|mir|mein|meine|je|j'|moi|mon|yo|quiero"
+    r"|eu|quero|meu|minha|io|voglio|ik|mij|mijn)(?!\w)"
+)
 
 
 def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
     """Opt-out phrases that, by their place and the message's shape, make a request."""
     hits: list[Hit] = []
     subj = fold(clean_subject(subject))
-    if subj and "?" not in subj and len(_word_list(subj)) <= _SHORT_SUBJECT:
+    words = len(_word_list(body_text))
+    if subj and _SUBJECT_PREFIX.match(_BRACKETED.sub(" ", subject)):
+        # a reply's subject is mostly ours, echoed: "Re: Stop scrolling: 50% off" over a
+        # question about the offer is no request. It speaks for the writer only when
+        # the writer said nothing else (an empty or short reply, no question) and in
+        # an explicit phrase ("Re: Unsubscribe me"), not a bare word ("stop", "cancel")
+        if words <= _SHORT_WORDS and "?" not in body_text:
+            hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
+    elif subj and "?" not in subj and len(_word_list(subj)) <= _SHORT_SUBJECT:
         hits.extend(_find(subj, "subject", strong_only=False))
     elif subj:
         hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
-    words = len(_word_list(body_text))
     if 0 < words <= _SHORT_WORDS:
         hits.extend(_find(body_text, "body", strong_only=False))
     elif words:

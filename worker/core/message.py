@@ -996,6 +996,8 @@ class _TextExtractor(HTMLParser):
         self._skip = 0
         self._quote = 0
         self._quote_stack: list[bool] = []
+        #: past Outlook's reply header: the original follows in sibling blocks
+        self._below_reply = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
@@ -1009,6 +1011,11 @@ class _TextExtractor(HTMLParser):
             )
             self._quote_stack.append(quoted)
             self._quote += quoted
+            if "divrplyfwdmsg" in classes or "appendonsend" in classes:
+                # Outlook on the web closes its "From: … Sent: …" block before the
+                # original message, which follows outside any quote container: all of
+                # it is quoted (a "Stop sending money …" there is the newsletter's)
+                self._below_reply = True
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS and self._skip:
@@ -1021,7 +1028,7 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
-        if self._quote and not self._current:
+        if (self._quote or self._below_reply) and not self._current:
             self._current.append("> ")
         self._current.append(data.replace("\n", " ").replace("\r", " "))
 

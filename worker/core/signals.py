@@ -48,17 +48,19 @@ _LIST_UNSUB_TOKEN = re.compile(
 )
 _AUTH_RESULT = re.compile(r"(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _RECIPIENT_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
-#: (phrase, its pattern): the look-behind after the first character is ``(?<!\w)`` before
-#: the phrase, placed where ``re`` can still skip ahead to the phrase's first character
-_AUTO_REPLY_BODY_RES = tuple(
-    (
-        phrase,
-        re.compile(
-            rf"{re.escape(phrase[0])}(?<!\w{re.escape(phrase[0])}){re.escape(phrase[1:])}(?!\w)"
-        ),
-    )
-    for phrase in AUTO_REPLY_BODIES
-)
+
+
+def _body_pattern(phrase: str) -> re.Pattern[str]:
+    r"""The phrase as a whole-word pattern: the look-behind after the first character is
+    ``(?<!\w)`` before the phrase, placed where ``re`` can still skip ahead to the
+    phrase's first character."""
+    if "\u3040" <= phrase[0] <= "\u9fff":  # Chinese, Japanese: no spaces, matched anywhere
+        return re.compile(re.escape(phrase))
+    first = re.escape(phrase[0])
+    return re.compile(rf"{first}(?<!\w{first}){re.escape(phrase[1:])}(?!\w)")
+
+
+_AUTO_REPLY_BODY_RES = tuple((phrase, _body_pattern(phrase)) for phrase in AUTO_REPLY_BODIES)
 
 
 def machine_markers(msg: Message) -> list[str]:
@@ -101,7 +103,11 @@ _CALENDAR_METHOD = re.compile(r"^METHOD:\s*([A-Za-z-]+)", re.MULTILINE)
 def calendar_reply(msg: Message) -> str | None:
     """The iTIP method of a calendar answer (``reply``, ``counter``…), else None."""
     for part in walk(msg):
-        if content_type(part) not in ("text/calendar", "application/ics"):
+        ctype = content_type(part)
+        if ctype not in ("text/calendar", "application/ics") and not (
+            ctype == "application/octet-stream"
+            and (param(part, "name") or _filename(part)).lower().endswith(".ics")
+        ):
             continue
         method = param(part, "method").upper()
         if not method:
@@ -109,6 +115,62 @@ def calendar_reply(msg: Message) -> str | None:
             method = found.group(1).upper() if found else ""
         if method in _CALENDAR_ANSWERS:
             return method.lower()
+    return None
+
+
+#: local parts of addresses no person writes from: no-reply senders, notification
+#: robots, mailing-list software (Mailman's -owner, -request, -bounces, -confirm; Google
+#: Groups' +owners; LISTSERV, Majordomo, Sympa) and mail systems
+_SYSTEM_LOCAL = re.compile(
+    r"(?:^|[-_.+])(?:no-?reply|no_reply|do-?not-?reply|do_not_reply|donotreply"
+    r"|notifications?|mailer-daemon|postmaster|listserv|majordomo|mailman|sympa|owners?"
+    r"|request|bounces?|confirm|daemon)(?:$|[-_.+])",
+    re.IGNORECASE,
+)
+#: headers ticket systems put on their auto-acknowledgements (and loop guards)
+_HELPDESK_HEADERS = ("x-zendesk-", "x-freshdesk-", "x-helpscout-", "x-otrs-", "x-kayako-",
+                     "x-zohodesk-", "x-jira-fingerprint", "x-jsd-", "x-loop")  # fmt: skip
+
+
+def _filename(part: Message) -> str:
+    try:
+        return part.get_filename() or ""
+    except Exception:  # a malformed Content-Disposition: no name
+        return ""
+
+
+def robot_markers(msg: Message) -> list[str]:
+    """Signs of a robot that are no RFC 3834 marker: a no-reply, notification or
+    mailing-list software sender, a ticket system's headers. They make a message no
+    request (its subject may echo ours: "[Ticket #123] Re: Unsubscribe me"), but are
+    not evidence of a delivery report, so the bounce rules do not see them."""
+    found: list[str] = []
+    system = _system_sender(msg)
+    if system:
+        found.append(f"sender {system} is a system address")
+    helpdesk = _helpdesk_header(msg)
+    if helpdesk:
+        found.append(f"header {helpdesk}: a ticket system")
+    return found
+
+
+def _system_sender(msg: Message) -> str | None:
+    """The From address when its local part is a robot's (see _SYSTEM_LOCAL)."""
+    for address in raw_addresses_in(headers(msg, "From")):
+        local = address.rpartition("@")[0]
+        if _SYSTEM_LOCAL.search(local):
+            return address
+    return None
+
+
+def _helpdesk_header(msg: Message) -> str | None:
+    try:
+        names = msg.keys()
+    except Exception:  # a header block the parser could not keep: no marker
+        return None
+    for name in names:
+        if name.lower().startswith(_HELPDESK_HEADERS):
+            return name
     return None
 
 
@@ -122,8 +184,18 @@ def is_read_receipt(msg: Message) -> bool:
     )
 
 
+#: a mail client's plain-text read receipt: "Read: <our subject>", "Not read: …"
+_READ_RECEIPT_SUBJECT = re.compile(
+    r"^\s*(?:read|not read|gelesen|ungelesen|lu|non lu|leido|no leido|lido|nao lido|letto"
+    r"|non letto|gelezen|niet gelezen)\s*:",
+    re.IGNORECASE,
+)
+
+
 def auto_reply_text(subject: str, body: str) -> str | None:
     """Evidence of an out-of-office reply in the subject or the first lines of the body."""
+    if _READ_RECEIPT_SUBJECT.match(fold(subject)):
+        return f'read receipt subject "{subject[:40]}"'
     subj = fold(clean_subject(subject))
     for phrase in AUTO_REPLY_SUBJECTS:
         if phrase in subj:
