@@ -304,7 +304,7 @@ def _auto_reply(ctx: _Context) -> Classification | None:
     if not markers and is_machine_sender(ctx.sender):
         markers.append(f"sender {ctx.sender} is a mail system")
     if not markers:
-        markers = robot_markers(ctx.msg)
+        markers = robot_markers(ctx.msg, ctx.raw, ctx.sender or "")
     if not markers:
         return None
     if _DMARC_REPORT.search(ctx.subject) and not text_cue:
@@ -364,8 +364,12 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
     evidence = [h.evidence() for h in hits[:3]]
     # the writer's own words, footer-like lines included, must be short: a question
     # holding "preferences" or "link" read as a footer and left a short rest
-    short = _short_statement(text) and _short_statement(ctx.body)
-    if not hits and sent_to_unsubscribe_address(ctx.msg) and short:
+    if (
+        not hits
+        and sent_to_unsubscribe_address(ctx.msg)
+        and _short_statement(text)
+        and _short_statement(ctx.body)
+    ):
         evidence.append("sent to the unsubscribe address with no other request")
     if not evidence:
         return None

@@ -102,6 +102,9 @@ _CALENDAR_METHOD = re.compile(r"^METHOD:\s*([A-Za-z-]+)", re.MULTILINE)
 
 def calendar_reply(msg: Message) -> str | None:
     """The iTIP method of a calendar answer (``reply``, ``counter``…), else None."""
+    top = content_type(msg)
+    if not top.startswith("multipart/") and top not in ("text/calendar", "application/ics"):
+        return None
     for part in walk(msg):
         ctype = content_type(part)
         if ctype not in ("text/calendar", "application/ics") and not (
@@ -139,28 +142,49 @@ def _filename(part: Message) -> str:
         return ""
 
 
-def robot_markers(msg: Message) -> list[str]:
+def robot_markers(msg: Message, raw: bytes | None = None, sender: str | None = None) -> list[str]:
     """Signs of a robot that are no RFC 3834 marker: a no-reply, notification or
     mailing-list software sender, a ticket system's headers. They make a message no
     request (its subject may echo ours: "[Ticket #123] Re: Unsubscribe me"), but are
     not evidence of a delivery report, so the bounce rules do not see them."""
     found: list[str] = []
-    system = _system_sender(msg)
+    system = _system_sender(msg) if sender is None else _system_address(sender)
     if system:
         found.append(f"sender {system} is a system address")
-    helpdesk = _helpdesk_header(msg)
+    helpdesk = _helpdesk_header(msg) if raw is None or _HELPDESK_RAW.search(_head(raw)) else None
     if helpdesk:
         found.append(f"header {helpdesk}: a ticket system")
     return found
 
 
+#: a header line of one of _HELPDESK_HEADERS in raw bytes: a cheap test before the
+#: header names are listed
+_HELPDESK_RAW = re.compile(
+    rb"^(?:x-zendesk-|x-freshdesk-|x-helpscout-|x-otrs-|x-kayako-|x-zohodesk-|x-jira-fingerprint"
+    rb"|x-jsd-|x-loop)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _head(raw: bytes) -> bytes:
+    """The header block of ``raw`` (up to its first empty line), at most 64 KB."""
+    blank = _BLANK_LINE.search(raw, 0, 65536)
+    return raw[: blank.start() if blank else 65536]
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+
+
 def _system_sender(msg: Message) -> str | None:
     """The From address when its local part is a robot's (see _SYSTEM_LOCAL)."""
     for address in raw_addresses_in(headers(msg, "From")):
-        local = address.rpartition("@")[0]
-        if _SYSTEM_LOCAL.search(local):
+        if _system_address(address):
             return address
     return None
+
+
+def _system_address(address: str) -> str | None:
+    return address if _SYSTEM_LOCAL.search(address.rpartition("@")[0]) else None
 
 
 def _helpdesk_header(msg: Message) -> str | None:
