@@ -236,3 +236,25 @@ def test_privacy_requests_written_freely_are_privacy_requests(body: str) -> None
 )
 def test_short_robot_mail_to_the_unsubscribe_address_is_no_opt_out(body: str) -> None:
     assert_no_opt_out(reply("Re: STOP [#QWE-123-45678]", body, to="unsubscribe@shop.example.com"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I clicked the unsubscribe link in your footer three times now and I still get "
+        "these every single week. Remove me.",
+        "If you don't remove me I will report you as spam, remove me now.",
+        "Olá, por favor me descadastrem da lista de e-mails. Obrigado, João",
+        "Ich habe mich schon dreimal abgemeldet! Hört endlich auf, mir zu schreiben.",
+    ],
+)
+def test_a_command_of_its_own_in_a_longer_mail_is_an_opt_out(body: str) -> None:
+    result = classify(reply("Re: Autumn sale", body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+def test_a_lone_stop_in_a_longer_mail_is_no_command() -> None:
+    body = (
+        "We talked about the offer at the store yesterday and my colleague said: stop. Is it over?"
+    )
+    assert classify(reply("Re: Autumn sale", body)).message_class is not MessageClass.UNSUBSCRIBE

@@ -239,7 +239,35 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
         hits.extend(_find(body_text, "body", strong_only=False))
     elif words:
         hits.extend(_find(body_text, "body", strong_only=True))
+        if not hits:
+            hits.extend(_command_sentences(body_text))
     return hits
+
+
+#: a sentence of a longer mail that is one of these, alone (politeness aside), is a
+#: command: "I clicked the link three times, still getting these. Remove me." Only the
+#: explicit ones: "Stop." or "Cancel." alone could answer anything
+_COMMANDS = frozenset(
+    {
+        "unsubscribe", "unsubscribe me", "remove me", "opt out", "opt me out", "delete me",
+        "take me off", "abmelden", "bitte abmelden", "melden sie mich ab", "afmelden",
+        "meld mij af", "meld me af", "uitschrijven", "desabonnez-moi", "desinscrivez-moi",
+        "darme de baja", "denme de baja", "me descadastrem", "me descadastre",
+        "cancellatemi", "disiscrivetemi", "rimuovetemi",
+    }
+)  # fmt: skip
+_POLITE = re.compile(
+    r"(?<!\w)(?:please|pls|now|thanks|thank you|bitte|danke|merci|por favor|gracias"
+    r"|obrigad[oa]|grazie|per favore|alstublieft|a\.u\.b\.)(?!\w)"
+)
+
+
+def _command_sentences(text: str) -> list[Hit]:
+    for sentence in _CLAUSE_END.split(text):
+        bare = " ".join(_POLITE.sub(" ", sentence).strip(" ,.!").split())
+        if bare in _COMMANDS:
+            return [Hit(bare, "any", "body", True)]
+    return []
 
 
 def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
