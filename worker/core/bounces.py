@@ -67,7 +67,22 @@ _FAILURE_CUES = re.compile(
 )
 _SOFT_CUES = re.compile(
     r"will (?:be )?retr|still trying|temporar|delayed|has not yet been delivered|"
-    r"not yet been delivered|will continue|warning: message|deferred|try again later"
+    r"not yet been delivered|will continue|warning: message|deferred|try again later|"
+    r"verzögert|noch nicht zugestellt|wird weiterhin versucht|retardé|pas encore été remis|"
+    r"nouvelles tentatives|retrasad|aún no se ha entregado|se seguirá intentando|ritardat|"
+    r"non è ancora stato consegnato|vertraagd|nog niet bezorgd|atrasad|ainda não foi entregue|"
+    r"warning message only|"
+    r"do not need to resend|"
+    r"will be delivered when|"
+    r"message d'avertissement|"
+    r"pas besoin de renvoyer|"
+    r"continuera d'essayer|"
+    r"mensaje de aviso|"
+    r"no es necesario reenviar|"
+    r"todavía no ha podido|"
+    r"bisher nicht|"
+    r"weitere zustellversuche|"
+    r"nicht erneut senden"
 )
 
 
@@ -137,6 +152,35 @@ _SOFT_CUE_TEXTS = (
     "warning: message",
     "deferred",
     "try again later",
+    # German, French, Spanish, Italian, Dutch and Portuguese delay notices (caseless
+    # text: accents kept)
+    "verzögert",
+    "noch nicht zugestellt",
+    "wird weiterhin versucht",
+    "retardé",
+    "pas encore été remis",
+    "nouvelles tentatives",
+    "retrasad",
+    "aún no se ha entregado",
+    "se seguirá intentando",
+    "ritardat",
+    "non è ancora stato consegnato",
+    "vertraagd",
+    "nog niet bezorgd",
+    "atrasad",
+    "ainda não foi entregue",
+    "warning message only",
+    "do not need to resend",
+    "will be delivered when",
+    "message d'avertissement",
+    "pas besoin de renvoyer",
+    "continuera d'essayer",
+    "mensaje de aviso",
+    "no es necesario reenviar",
+    "todavía no ha podido",
+    "bisher nicht",
+    "weitere zustellversuche",
+    "nicht erneut senden",
 )
 _HEADERISH = re.compile(
     r"^\s*(?:message-id|references|in-reply-to|received|return-path|from|reply-to|sender|"
@@ -604,6 +648,11 @@ def detect_bounce(
     facts = _Facts()
     text = all_text(msg)
     verdict = _structured(msg, text, facts)
+    if verdict is None and _success_notice(header(msg, "Subject"), text):
+        # Exchange's "Delivered: …", Postfix's "Successful Mail Delivery Report" without a
+        # DSN part: the recipients it names got the mail
+        verdict = False
+        facts.evidence.append("delivery success notice (no failure code)")
     if verdict is False:
         return BounceReport(False, evidence=tuple(facts.evidence), success_report=True)
     if verdict is None and (not signals or _reports_nothing(msg, text, signals)):
@@ -644,7 +693,15 @@ def detect_bounce(
         if facts.hard:
             facts.evidence.append("failed recipient read from the report text")
     kind = _kind(facts, text)
-    recipients = tuple(dict.fromkeys(facts.hard + facts.soft))
+    if kind == "hard" and facts.soft:
+        # one report, some recipients failed and some only delayed: the delayed ones are
+        # no hard bounce (they are named in the evidence, and suppressed by nothing)
+        facts.evidence.append("delayed, not failed: " + ", ".join(facts.soft[:5]))
+        recipients = tuple(dict.fromkeys(a for a in facts.hard if a not in facts.soft))
+        if not recipients:
+            recipients = tuple(dict.fromkeys(facts.hard))
+    else:
+        recipients = tuple(dict.fromkeys(facts.hard + facts.soft))
     return BounceReport(True, kind, recipients, tuple(facts.evidence))
 
 
@@ -658,6 +715,28 @@ def _may_report(msg: Message, raw: bytes) -> bool:
     reply's HTML to text only to find that out was a tenth of the classifier's time).
     """
     return b"notificationType" in raw or bool(headers(msg, "X-Failed-Recipients"))
+
+
+_SUCCESS_SUBJECT = re.compile(
+    r"^\s*(?:delivered|relayed|zugestellt|remis|entregado|consegnato|bezorgd|entregue)\s*:"
+    r"|successful mail delivery report|delivery status notification \((?:success|relay)\)",
+    re.IGNORECASE,
+)
+_SUCCESS_TEXT = re.compile(
+    r"successfully delivered|has been delivered to the following recipient"
+    r"|delivery to the following recipients? (?:was complete|succeeded)",
+    re.IGNORECASE,
+)
+
+
+def _success_notice(subject: str, text: str) -> bool:
+    """A delivery success notice in words: a success subject or sentence, and no
+    permanent failure code anywhere in it (its boilerplate may well speak of "delivery
+    errors from other systems")."""
+    return bool(
+        (_SUCCESS_SUBJECT.search(subject) or _SUCCESS_TEXT.search(text[:4000]))
+        and not _permanent_code(text)
+    )
 
 
 def _structured(msg: Message, text: str, facts: _Facts) -> bool | None:
@@ -819,7 +898,10 @@ def _text_recipients(text: str, own: set[str]) -> list[str]:
             ]
             ordered.extend(_candidates(window, own))
     if not ordered:
-        ordered.extend(_original_to(lines, own))
+        originals = _original_to(lines, own)
+        if len(originals) > 1:
+            return []  # which of them failed, the report does not say (see _original_to)
+        ordered.extend(originals)
     if not ordered:
         ordered.extend(
             _candidates([ln for ln in lines if not _HEADERISH.search(caseless(ln))], own)
@@ -867,11 +949,14 @@ def _candidates(lines: list[str], own: set[str]) -> list[str]:
 
 
 def _original_to(lines: list[str], own: set[str]) -> list[str]:
+    """The recipient of the returned copy, when it had exactly one: of several To and
+    Cc, the report does not say which failed, and a hard bounce of all of them would
+    cut off the ones that did not."""
     out: list[str] = []
     for line in lines:
         if _ORIGINAL_RECIPIENT_LINE.match(line):
             out.extend(_candidates([line.split(":", 1)[1]], own))
-    return out
+    return list(dict.fromkeys(out))
 
 
 def _kind(facts: _Facts, text: str) -> str:

@@ -470,7 +470,9 @@ def _other_addresses(ctx: _Context) -> tuple[str, ...]:
 #: the line that opens a forwarded message in a body, in the clients' languages
 _FORWARD_MARK = re.compile(
     r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]|"
-    r"mensaje reenviado|mensagem encaminhada|messaggio inoltrato|doorgestuurd bericht)"
+    r"mensaje reenviado|mensagem encaminhada|messaggio inoltrato|doorgestuurd bericht|"
+    r"original message|urspr[üu]ngliche nachricht|message d'origine|mensaje original|"
+    r"mensagem original|messaggio originale|oorspronkelijk bericht)"
     r"|begin forwarded message\s*:)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -490,11 +492,20 @@ def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
             for sub in children(part):
                 values += headers(sub, "From") + headers(sub, "To") + headers(sub, "Cc")
     text = own_text(ctx.msg)
-    mark = _FORWARD_MARK.search(text)
+    mark = _FORWARD_MARK.search(text) or _OUTLOOK_HEADER_BLOCK.search(text)
     if mark is not None:
-        block = text[mark.end() : mark.end() + 4000]
+        block = text[mark.start() : mark.end() + 4000]
         values += [m.group(1) for m in _FORWARD_PEOPLE.finditer(block)]
     return addresses_in(values)
+
+
+#: Outlook's forward (and reply) header without a marker line: "From: …" then, within
+#: two lines, "Sent: …" (in the clients' languages)
+_OUTLOOK_HEADER_BLOCK = re.compile(
+    r"^[ \t>]*\*?(?:from|von|de|da|van)\s*:\*?[^\n]*\n(?:[^\n]*\n){0,2}?"
+    r"[ \t>]*\*?(?:sent|gesendet|envoy[ée]|enviado|inviato|verzonden|date|datum)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _finish(ctx: _Context, result: Classification) -> Classification:
