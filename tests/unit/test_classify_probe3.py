@@ -5,6 +5,8 @@ its fix."""
 
 from __future__ import annotations
 
+import pytest
+
 from worker.core.classify import MessageClass, classify
 from worker.core.plan import Disposition, plan
 
@@ -110,3 +112,38 @@ def test_a_french_delay_warning_is_a_soft_bounce() -> None:
     result = classify(mail(head, body))
     assert result.bounce_kind == "soft"
     assert not result.suppresses
+
+
+def _note(body: str, sender: str = "info@bakery-example.de") -> bytes:
+    head = f"From: <{sender}>\nTo: news@shop.example.com\nSubject: Newsletter\nMessage-ID: <n@x>"
+    return mail(head, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bitte nehmen Sie unsere Adresse aus Ihrem Verteiler, wir bekommen zu viel Post.",
+        "Merci de retirer notre adresse de votre liste de diffusion.",
+        "Por favor, eliminen nuestra dirección de su lista de correo.",
+        "Graag ons e-mailadres verwijderen uit uw bestand.",
+        "Vi preghiamo di rimuovere il nostro indirizzo dalla vostra lista.",
+    ],
+)
+def test_a_shared_mailbox_asking_to_remove_our_address_opts_out(body: str) -> None:
+    assert classify(_note(body)).message_class is MessageClass.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please forget me - remove every trace of me from your records.",
+        "I want to know what you know about me.",
+        "Teilen Sie mir bitte mit, welche Informationen Sie zu meiner Person gespeichert "
+        "haben, und vergessen Sie mich danach.",
+        "Merci de ne plus conserver aucune information à mon sujet.",
+        "Quiero saber qué datos míos tienen y después que los borren todos.",
+        "Ik wil graag weten wat jullie allemaal van mij bewaren.",
+    ],
+)
+def test_privacy_letters_in_free_words_are_privacy_requests(body: str) -> None:
+    assert classify(_note(body, "ana@example.org")).message_class is MessageClass.PRIVACY_REQUEST

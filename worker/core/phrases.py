@@ -127,6 +127,8 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "off your mailing list",
         "i want off",
         "take us off",
+        "remove our address",
+        "remove our email",
         "remove us from",
         "quit spamming",
         "stop spamming",
@@ -162,6 +164,9 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "borrenme de",
         "dejen de escribirme",
         "eliminenme de",
+        "eliminen nuestra direccion",
+        "borren nuestra direccion",
+        "quiten nuestra direccion",
     ),
     "fr": (
         "me desabonner",
@@ -182,6 +187,9 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "je ne veux plus de vos",
         "desinscrivez-moi",
         "desabonnez moi",
+        "retirer notre adresse",
+        "supprimer notre adresse",
+        "retirez notre adresse",
     ),
     "de": (
         "bitte abmelden",
@@ -210,6 +218,9 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "auf, mir zu schreiben",
         "mir nicht mehr zu schreiben",
         "horen sie auf mir",
+        "nehmen sie unsere adresse",
+        "unsere adresse aus ihrem verteiler",
+        "streichen sie unsere adresse",
     ),
     "pt": (
         "me descadastrar",
@@ -234,6 +245,8 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "parem de me mandar",
         "deixem de me enviar",
         "me tirem da lista",
+        "removam o nosso endereco",
+        "retirem o nosso endereco",
     ),
     "it": (
         "disiscrivermi",
@@ -251,6 +264,9 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "cancellarmi",
         "toglietemi",
         "basta email",
+        "rimuovere il nostro indirizzo",
+        "rimuovete il nostro indirizzo",
+        "cancellare il nostro indirizzo",
     ),
     "nl": (
         "meld mij af",
@@ -273,6 +289,10 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "uit te schrijven",
         "haal mij van",
         "haal me van",
+        "ons e-mailadres verwijderen",
+        "ons emailadres verwijderen",
+        "verwijder ons e-mailadres",
+        "verwijder ons",
     ),
 }
 
@@ -370,6 +390,8 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "delete me from your database",
             "erase me from",
             "wipe everything",
+            "forget me",
+            "remove every trace of me",
             "information you have on me",
             "everything you have stored about me",
         ),
@@ -387,6 +409,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "eliminen toda mi informacion",
             "borren toda mi informacion",
             "derecho de cancelacion",
+            "que los borren todos",
         ),
         "fr": (
             "supprimer mes donnees",
@@ -397,6 +420,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "effacer mes donnees",
             "supprimer mon compte",
             "supprimez mon compte",
+            "ne plus conserver aucune information",
             "effacer toutes les informations me concernant",
             "supprimer toutes les informations me concernant",
         ),
@@ -409,6 +433,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "loschen sie mein konto",
             "loschen sie mein kundenkonto",
             "mein konto loschen",
+            "vergessen sie mich",
             "loschen sie bitte alles",
             "loschen sie alles",
             "alles, was sie uber mich gespeichert",
@@ -434,6 +459,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "cancellare il mio account",
             "eliminare tutte le informazioni che avete su di me",
             "cancellare tutte le informazioni",
+            "non voglio che conserviate",
         ),
         "nl": (
             "verwijder mijn gegevens",
@@ -446,6 +472,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "verwijder a.u.b. mijn",
             "al mijn informatie en mijn account verwijderen",
             "al mijn gegevens verwijderen",
+            "vergeet mij",
         ),
     },
     "access": {
@@ -470,6 +497,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "what information do you have about me",
             "what information you have on me",
             "what information you have about me",
+            "what you know about me",
             "what personal information you hold",
             "right to know",
             "what personal information you have",
@@ -482,6 +510,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "que datos tienen",
             "que informacion personal guardan",
             "que informacion tienen sobre mi",
+            "que datos mios tienen",
         ),
         "fr": (
             "droit d'acces",
@@ -497,6 +526,7 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "auskunftsersuchen",
             "was haben sie alles uber mich gespeichert",
             "was haben sie uber mich gespeichert",
+            "welche informationen sie zu meiner person",
         ),
         "pt": (
             "acesso aos meus dados",
@@ -518,6 +548,8 @@ PRIVACY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
             "welke gegevens",
             "welke informatie hebben jullie over mij",
             "welke informatie heeft u over mij",
+            "wat jullie allemaal van mij bewaren",
+            "wat u van mij bewaart",
         ),
     },
     "objection": {
