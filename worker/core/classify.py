@@ -22,6 +22,7 @@ from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
 from worker.core.intent import intent_text, on_behalf, privacy_intent, unsubscribe_hits
 from worker.core.message import (
     addresses_in,
+    caseless,
     children,
     content_type,
     header,
@@ -492,13 +493,23 @@ def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
             for sub in children(part):
                 values += headers(sub, "From") + headers(sub, "To") + headers(sub, "Cc")
     text = own_text(ctx.msg)
-    mark = _FORWARD_MARK.search(text) or _OUTLOOK_HEADER_BLOCK.search(text)
+    mark = _FORWARD_MARK.search(text)
+    if mark is None and _has_sent_line(text[:4000]):
+        mark = _OUTLOOK_HEADER_BLOCK.search(text, 0, 4000)
     if mark is not None:
         block = text[mark.start() : mark.end() + 4000]
         values += [m.group(1) for m in _FORWARD_PEOPLE.finditer(block)]
     return addresses_in(values)
 
 
+def _has_sent_line(text: str) -> bool:
+    """A cheap look for the word of the second line of _OUTLOOK_HEADER_BLOCK (in a
+    forward's first 4,000 characters, where its header block is) before running it."""
+    low = caseless(text)
+    return any(word in low for word in _SENT_WORDS)
+
+
+_SENT_WORDS = ("sent", "gesendet", "envoy", "enviado", "inviato", "verzonden", "date", "datum")
 #: Outlook's forward (and reply) header without a marker line: "From: …" then, within
 #: two lines, "Sent: …" (in the clients' languages)
 _OUTLOOK_HEADER_BLOCK = re.compile(

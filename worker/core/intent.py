@@ -262,8 +262,16 @@ _POLITE = re.compile(
 )
 
 
+#: a word of every command: without one, no clause need be looked at
+_COMMAND_WORDS = frozenset(w for c in _COMMANDS for w in _WORD.findall(c) if w not in {"me", "mij"})
+
+
 def _command_sentences(text: str) -> list[Hit]:
+    if not (_COMMAND_WORDS & _words(text)):
+        return []
     for sentence in _CLAUSE_END.split(text):
+        if len(sentence) > 60:  # a command with its politeness is short
+            continue
         bare = " ".join(_POLITE.sub(" ", sentence).strip(" ,.!").split())
         if bare in _COMMANDS:
             return [Hit(bare, "any", "body", True)]
