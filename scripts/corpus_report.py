@@ -20,6 +20,7 @@ from tests.corpus.metrics import (
     Report,
     corpus_root,
     evaluate,
+    hardness,
     precision_recall,
     target_failures,
 )
@@ -76,7 +77,15 @@ def _print_bounces(report: Report, verbose: bool) -> None:
         "hard bounces with expected_address found: "
         f"{report.hard_expected_found}/{report.hard_expected} = {hard:.2%}"
     )
+    precision, recall, predicted, actual = hardness(report)
+    print(
+        "hard bounces against the corpus's hardbounce= labels (hard: the address does not "
+        f"exist): precision {precision:.3f}, recall {recall:.3f} ({predicted} classified "
+        f"hard, {actual} labelled hard, {sum(report.hardness.values())} labelled)"
+    )
     if verbose:
+        for line in report.hardness_missed:
+            print(f"  hardness: {line}")
         for line in report.bounce_missed + report.hard_expected_missed:
             print(f"  miss: {line}")
         for line in report.violations:

@@ -57,6 +57,7 @@ def classification_record(name: str, c: Classification) -> dict[str, Any]:
         "confidence": round(c.confidence, 3),
         "evidence": list(c.evidence),
         "bounce_kind": c.bounce_kind,
+        "bounce_cause": c.bounce_cause,
         "feedback_type": c.feedback_type,
         "privacy_kinds": list(c.privacy_kinds),
         "machine": c.machine,

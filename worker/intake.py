@@ -450,6 +450,7 @@ def _item_fields(
         "review_reasons": list(p.review_reasons),
         "addresses": [mask(a) for a in c.addresses],
         "bounce_kind": c.bounce_kind,
+        "bounce_cause": c.bounce_cause,
         "feedback_type": c.feedback_type,
         "privacy_kinds": list(c.privacy_kinds),
         "machine": c.machine,

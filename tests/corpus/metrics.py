@@ -87,6 +87,10 @@ class Report:
     hard_expected: int = 0
     hard_expected_found: int = 0
     hard_expected_missed: list[str] = field(default_factory=list)
+    #: bounces whose labels say hard or not (sisimai's ``hardbounce=`` in ``extra``):
+    #: (labelled hard, classified hard) -> count, and the disagreements by name
+    hardness: Counter[tuple[bool, bool]] = field(default_factory=Counter)
+    hardness_missed: list[str] = field(default_factory=list)
 
 
 def corpus_root() -> Path:
@@ -202,12 +206,39 @@ def _check(report: Report, sample: Sample, result: Classification) -> None:
         report.bounce_found += found
         if not found:
             report.bounce_missed.append(f"{sample.name} -> {got} {result.addresses}")
+    labelled = _hardbounce(sample.extra) if sample.label == "bounce" else None
+    if labelled is not None:
+        hard = got == "bounce" and result.bounce_kind == "hard"
+        report.hardness[(labelled, hard)] += 1
+        if labelled != hard:
+            report.hardness_missed.append(
+                f"{sample.name}: labelled {'hard' if labelled else 'not hard'}, got "
+                f"{got} {result.bounce_kind} ({result.bounce_cause})"
+            )
     if sample.label == "bounce" and sample.expected:
         report.hard_expected += 1
         if got == "bounce" and all(a in result.addresses for a in sample.expected):
             report.hard_expected_found += 1
         else:
             report.hard_expected_missed.append(f"{sample.name} -> {got} {result.addresses}")
+
+
+def _hardbounce(extra: str) -> bool | None:
+    """sisimai's verdict on the address (``hardbounce=true``: it does not exist), if given."""
+    for part in extra.split():
+        if part.startswith("hardbounce="):
+            return part.split("=", 1)[1].lower() == "true"
+    return None
+
+
+def hardness(report: Report) -> tuple[float, float, int, int]:
+    """Hard bounces against sisimai's labels: (precision, recall, classified hard,
+    labelled hard)."""
+    tp = report.hardness[(True, True)]
+    predicted = tp + report.hardness[(False, True)]
+    actual = tp + report.hardness[(True, False)]
+    return (tp / predicted if predicted else 1.0, tp / actual if actual else 1.0,
+            predicted, actual)  # fmt: skip
 
 
 def precision_recall(report: Report) -> dict[str, tuple[float, float, int, int]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import service_missing
-from tests.corpus.metrics import BOUNCE_TARGET, Report, corpus_root, evaluate
+from tests.corpus.metrics import BOUNCE_TARGET, Report, corpus_root, evaluate, hardness
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +49,18 @@ def test_failed_recipient_is_found_for_99_percent_of_bounces(report: Report) -> 
 def test_hard_bounces_name_their_expected_address(report: Report) -> None:
     rate = report.hard_expected_found / report.hard_expected
     assert rate >= BOUNCE_TARGET, report.hard_expected_missed
+
+
+def test_hard_bounces_are_the_ones_whose_address_does_not_exist(report: Report) -> None:
+    """sisimai's facts label a bounce hard only when the address does not exist (user or
+    host unknown, moved, a domain that takes no mail); a full mailbox, a blocklisted
+    sending IP or a DMARC rejection of our mail are not. Before failure causes were read
+    every 5.x.x was hard: 329 of the 408 bounces labelled not hard were (precision 0.32;
+    now 96, precision 0.61, recall 0.987 -> 0.974)."""
+    precision, recall, _predicted, _actual = hardness(report)
+    assert recall >= 0.97, report.hardness_missed
+    assert precision >= 0.6, report.hardness_missed
+    # what stays: mostly "550 User unknown" that sisimai, knowing the receiving MTA, calls
+    # a content filter; a report naming an unknown user is suppressed here
+    not_hard = report.hardness[(False, True)] + report.hardness[(False, False)]
+    assert report.hardness[(False, True)] / not_hard <= 0.25, report.hardness_missed

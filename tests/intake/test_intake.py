@@ -68,6 +68,34 @@ def test_hard_bounce_suppresses_the_failed_recipient_not_the_sender(
     assert svc.check("mailer-daemon@mx.example.com", "newsletter").allowed
 
 
+def test_a_full_mailbox_is_recorded_with_its_cause_and_suppresses_nothing(
+    intake: IntakeService,
+) -> None:
+    """A 5.2.2 is RFC 3464's "failed", but the address exists: a hard bounce's effect
+    (every category, transactional included) would stop the person's receipts."""
+    full = m.DSN_HARD.replace(b"<dsn-1@", b"<dsn-full@").replace(
+        b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown",
+        b"Status: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full",
+    )
+    res = intake.process("inbox", "1:3", full, RECEIVED)
+    assert (res.message_class, res.disposition, res.request_ids) == (
+        "bounce",
+        Disposition.PROCESSED,
+        (),
+    )
+    svc = intake.service
+    assert svc.check("gone.user@example.net", "account").allowed
+    assert svc.check("gone.user@example.net", "newsletter").allowed
+    assert svc.requests() == []
+    with svc.store.transaction() as tx:
+        item = inbound.get_item(tx, res.item_id)
+    assert item is not None
+    assert item.detail["bounce_kind"] == "soft"
+    assert item.detail["bounce_cause"] == "mailbox_full"
+    classified = [e for e in svc.audit_log() if e.kind.value == "classified"]
+    assert any("mailbox full" in str(e.detail.get("evidence")) for e in classified)
+
+
 def test_out_of_office_changes_nothing(intake: IntakeService) -> None:
     res = intake.process("inbox", "1:3", m.OUT_OF_OFFICE, RECEIVED)
     assert res.message_class == "auto_reply"

@@ -26,6 +26,7 @@ def test_finish_keeps_every_field_it_does_not_set() -> None:
         other_addresses_in_body=("b@example.org",),
         machine=True,
         on_behalf="my wife",
+        bounce_cause="no_such_user",
     )
     msg = parse_bytes(b"Subject: x\r\n\r\nbody\r\n")
     ctx = _Context(

@@ -213,6 +213,7 @@ class DsnRecipient:
     address: str
     action: str
     status: str
+    diagnostic: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,8 @@ class BounceReport:
     recipients: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
     success_report: bool = False
+    #: why delivery failed, as far as the report says (see :func:`failure_cause`)
+    cause: str | None = None
 
 
 @dataclass
@@ -231,6 +234,8 @@ class _Facts:
     evidence: list[str] = field(default_factory=list)
     hard: list[str] = field(default_factory=list)
     soft: list[str] = field(default_factory=list)
+    #: failed recipient -> the cause its own report block gave (DSN records)
+    causes: dict[str, str] = field(default_factory=dict)
 
 
 def is_machine_sender(address: str | None) -> bool:
@@ -311,9 +316,10 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
         status_match = _STATUS.search(fields.get("status", ""))
         status = status_match.group(0) if status_match else ""
         action = fields.get("action", "").split()[0].lower() if fields.get("action") else ""
+        diagnostic = fields.get("diagnostic-code", "")
         for address in addresses:
             if address and not any(r.address == address for r in found):
-                found.append(DsnRecipient(address, action, status))
+                found.append(DsnRecipient(address, action, status, diagnostic))
     return found
 
 
@@ -385,7 +391,7 @@ def _ses_bounce(kind: str, data: dict[str, object], facts: _Facts) -> bool | Non
     return True
 
 
-def _from_dsn(records: list[DsnRecipient], facts: _Facts) -> bool | None:
+def _from_dsn(records: list[DsnRecipient], facts: _Facts, text: str = "") -> bool | None:
     """Fill facts from DSN records; False for a success-only report, None if no records."""
     if not records:
         return None
@@ -393,7 +399,12 @@ def _from_dsn(records: list[DsnRecipient], facts: _Facts) -> bool | None:
     for rec in records:
         action = rec.action or ("failed" if rec.status.startswith("5") else "")
         if action == "failed" and not rec.status.startswith(("4", "2")):
-            facts.hard.append(rec.address)
+            cause = failure_cause(rec.diagnostic, rec.status)
+            if cause == "permanent" and text:
+                # "Status: 5.0.0" and no diagnostic: the notice's words may tell
+                cause = failure_cause(_notice(text), "")
+            facts.causes[rec.address] = cause
+            (facts.hard if cause in ADDRESS_CAUSES else facts.soft).append(rec.address)
             failed = True
         elif action in {"delayed", "failed"} or rec.status.startswith("4"):
             facts.soft.append(rec.address)
@@ -693,16 +704,212 @@ def detect_bounce(
         if facts.hard:
             facts.evidence.append("failed recipient read from the report text")
     kind = _kind(facts, text)
+    cause = _cause(facts, kind, text)
+    if kind == "hard" and cause not in ADDRESS_CAUSES:
+        kind = "soft"
     if kind == "hard" and facts.soft:
-        # one report, some recipients failed and some only delayed: the delayed ones are
-        # no hard bounce (they are named in the evidence, and suppressed by nothing)
-        facts.evidence.append("delayed, not failed: " + ", ".join(facts.soft[:5]))
+        # one report, some recipients failed and some only delayed (or failed for a
+        # cause that is not their address): those are no hard bounce (they are named in
+        # the evidence, and suppressed by nothing)
+        facts.evidence.append("not a hard bounce: " + ", ".join(facts.soft[:5]))
         recipients = tuple(dict.fromkeys(a for a in facts.hard if a not in facts.soft))
         if not recipients:
             recipients = tuple(dict.fromkeys(facts.hard))
     else:
         recipients = tuple(dict.fromkeys(facts.hard + facts.soft))
-    return BounceReport(True, kind, recipients, tuple(facts.evidence))
+    return BounceReport(True, kind, recipients, tuple(facts.evidence), cause=cause)
+
+
+def _cause(facts: _Facts, kind: str, text: str) -> str | None:
+    """The cause of a permanent failure: from the failed recipients' own DSN blocks when
+    the report has them, else from the notice's opening words. None for a delay."""
+    if kind != "hard":
+        return "temporary" if not facts.causes else _first_cause(facts, facts.soft)
+    if facts.causes:
+        return _first_cause(facts, facts.hard) or "permanent"
+    cause = failure_cause(_notice(text), "")
+    if cause not in ADDRESS_CAUSES:
+        facts.evidence.append(f"permanent failure, not of the address: {CAUSE_TEXT[cause]}")
+    return cause
+
+
+#: where a notice's own words end and the returned copy (its Received lines naming relays,
+#: its body) begins
+_COPY_START = re.compile(
+    r"^(?:received|return-path|dkim-signature|message-id|x-[\w-]+)\s*:|"
+    r"copy of the (?:original )?message|original message|below this line|"
+    r"message headers follow|header of the original",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _notice(text: str) -> str:
+    head = text[:_CUE_SPAN]
+    match = _COPY_START.search(head)
+    return head[: match.start()] if match else head
+
+
+def _first_cause(facts: _Facts, addresses: list[str]) -> str | None:
+    for address in addresses:
+        if address in facts.causes:
+            cause = facts.causes[address]
+            if cause not in ADDRESS_CAUSES:
+                facts.evidence.append(f"permanent failure, not of the address: {CAUSE_TEXT[cause]}")
+            return cause
+    return None
+
+
+# -- why delivery failed ------------------------------------------------------------------
+# RFC 3464 calls every 5.x.x "failed", but most of them say nothing about the address:
+# a full mailbox, a blocklisted sending IP, a DMARC or SPF failure of *our* mail, a message
+# too large. Suppressing the recipient for every category (the hard-bounce effect) on those
+# would stop a customer's password resets because our IP landed on a blocklist for a day.
+# So, as Amazon SES ("Transient: MailboxFull, ContentRejected"), and as sisimai, whose
+# test facts label the shared corpus (hardbounce=true only for an unknown user or host, a
+# moved mailbox, a domain that accepts no mail), a hard bounce is one whose cause is the
+# address; the others are recorded as soft bounces with their cause, and suppress nothing.
+# The words win over the status code (MTAs send "Status: 5.1.1" with "5.7.1 IP address
+# blacklisted"), and words about the address win over the others (a report naming a
+# user unknown is about the address whatever else it says).
+
+#: causes that are the address's own: the recipient does not exist (any more)
+ADDRESS_CAUSES = frozenset({"no_such_user", "no_such_domain", "moved", "permanent"})
+#: for the evidence and the review list
+CAUSE_TEXT = {
+    "no_such_user": "no such user",
+    "no_such_domain": "no such domain",
+    "moved": "the mailbox has moved",
+    "permanent": "permanent failure",
+    "mailbox_full": "mailbox full",
+    "disabled": "mailbox disabled or suspended",
+    "blocked": "rejected by the receiver's policy (blocklist, reputation, authentication)",
+    "message": "the message was rejected (size, content, virus)",
+    "expired": "delivery expired",
+    "system": "mail system or network error",
+    "temporary": "temporary failure",
+}
+#: words that put the fault on our side whatever else the text says: our sender address
+#: or sending identity, a list we may not post to, the receiving host's own programs
+_OUR_SIDE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("blocked", (
+        "sender address", "domain of sender", "sender domain", "sender verify",
+        "sender is not", "address is not verified", "identities failed", "send mail as",
+        "permission to post", "not have permission", "open relay", "invalid ip",
+    )),
+    ("system", (
+        "x-unix;", "routing loop", "hop count", "mail loop",
+    )),
+)  # fmt: skip
+_ADDRESS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("no_such_user", (
+        "user unknown", "unknown user", "no such user", "no such mailbox",
+        "no such recipient", "no such address", "no such account", "user not found",
+        "recipient not found", "recipient unknown", "unknown recipient", "unknown mailbox",
+        "mailbox not found", "mailbox does not exist", "mailbox unavailable",
+        "does not exist", "doesn't exist", "not exist", "address rejected: access denied",
+        "inactive email address", "invalid recipient", "invalid mailbox",
+        "not a valid mailbox", "no mailbox", "account does not exist", "addressee unknown",
+        "couldn't be found", "could not be found", "unrouteable address",
+        "not our customer", "unknown local", "no valid recipients", "user doesn't have",
+        "user does not have", "no longer available", "inexistant", "inconnu", "no existe",
+        "unbekannt", "sconosciuto", "onbekend",
+    )),
+    ("no_such_domain", (
+        "host unknown", "host not found", "domain not found", "no such domain",
+        "domain name not found", "name or service not known", "unknown host",
+        "does not accept mail", "null mx", "no mx record", "nxdomain", "invalid domain",
+        "domain is not reachable", "name service error", "not accepting network messages",
+    )),
+    ("moved", (
+        "has moved", "address has changed", "no longer valid",
+    )),
+)  # fmt: skip
+_OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("blocked", (
+        "blocked", "blacklist", "black list", "blocklist", "block list", "denylist",
+        "banned", "spamhaus", "dnsbl", "sorbs", "spamcop", "barracuda", "abuseat", "rbl",
+        "reputation", "spam", "policy", "dmarc", "spf", "dkim", "authentication",
+        "not authorized", "unauthenticated", "access denied", "reverse dns", "ptr record",
+        "rdns", "relay", "client host rejected", "sender rejected",
+        "sender address rejected", "sender denied", "smtp server of your isp", "too many",
+        "rate limit", "throttl", "not accepting", "weren't sent", "not allowed",
+        "prohibited", "refused",
+    )),
+    ("mailbox_full", (
+        "mailbox full", "mailbox is full", "mailbox size", "over quota", "overquota",
+        "quota exceeded", "exceeded storage", "exceeds quota", "exceed quota",
+        "out of storage", "insufficient storage", "insufficient system storage",
+        "folder is full", "inbox is full", "disk full", "not enough space",
+        "mailbox exceeds", "exceeded the local limit", "postfach voll", "boîte pleine",
+        "casella piena", "buzón lleno",
+    )),
+    ("disabled", (
+        "disabled", "suspended", "inactive", "deactivated", "is not active",
+        "account is locked", "account has been locked", "temporary locked",
+        "temporarily locked", "frozen", "on hold",
+    )),
+    ("message", (
+        "virus", "malware", "message size", "too large", "too big", "size limit",
+        "exceeds the maximum", "content rejected", "message content", "attachment",
+    )),
+    ("expired", (
+        "too long in the queue", "in the queue too long", "expired", "retry timeout",
+        "retry time", "timed out", "timeout", "giving up", "did not accept our requests",
+        "could not deliver for the last", "not delivered within", "aborted after",
+        "after multiple retries", "failed 20 attempts",
+    )),
+    ("system", (
+        "protocol violation", "not implemented", "service currently unavailable",
+        "transaction failed", "system error",
+    )),
+)  # fmt: skip
+_STATUS_CAUSES = {
+    "5.1.1": "no_such_user", "5.1.2": "no_such_domain", "5.1.3": "no_such_user",
+    "5.1.6": "moved", "5.1.10": "no_such_domain", "5.4.4": "no_such_domain",
+    "5.1.7": "blocked", "5.1.8": "blocked",
+    "5.2.1": "disabled", "5.2.2": "mailbox_full", "5.2.3": "message", "5.3.4": "message",
+    "5.4.7": "expired",
+}  # fmt: skip
+_STATUS_CLASS_CAUSES = {
+    "7": "blocked", "6": "message", "5": "system", "4": "system", "3": "system",
+    "2": "mailbox_full",
+}  # fmt: skip
+
+
+def failure_cause(text: str, status: str) -> str:
+    """Why a permanent failure happened: a key of :data:`CAUSE_TEXT`.
+
+    ``text``: the diagnostic (a DSN's ``Diagnostic-Code``) or the notice's words;
+    ``status``: the enhanced status code, when a DSN gave one. Words about the address
+    first, then any other words, then the status code (the text's own before the given
+    one), else ``permanent``: a 5.x.x failure nothing explains stays hard, as RFC 3464
+    has it.
+    """
+    low = caseless(text)
+    if low:
+        for cause, words in _OUR_SIDE_WORDS:
+            if any(w in low for w in words):
+                return cause
+        for cause, words in _ADDRESS_WORDS:
+            if any(w in low for w in words):
+                return cause
+        for cause, words in _OTHER_WORDS:
+            if any(w in low for w in words):
+                return cause
+    for code in (_first_status(text), status):
+        if code and code.startswith("5."):
+            found = _STATUS_CAUSES.get(code)
+            if found is None and code.startswith("5.1."):
+                found = "no_such_user"
+            if found is None:
+                found = _STATUS_CLASS_CAUSES.get(code.split(".")[1], "permanent")
+            return found
+    return "permanent"
+
+
+def _first_status(text: str) -> str:
+    match = _STATUS.search(text) if "5." in text else None
+    return match.group(0) if match else ""
 
 
 def _may_report(msg: Message, raw: bytes) -> bool:
@@ -751,7 +958,7 @@ def _structured(msg: Message, text: str, facts: _Facts) -> bool | None:
         verdict = _ses_bounce(ses[0], ses[1], facts)
         if verdict is not None:
             return verdict
-    verdict = _from_dsn(dsn_recipients(text), facts)
+    verdict = _from_dsn(dsn_recipients(text), facts, text)
     if verdict is not None:
         return verdict
     failed = [

@@ -86,6 +86,10 @@ class Classification:
     machine: bool = False
     #: the family member a request is about ("my wife"), when it is not the sender's own
     on_behalf: str | None = None
+    #: why delivery failed (bounces.CAUSE_TEXT's keys): a hard bounce's is the address's
+    #: own (no_such_user, no_such_domain, moved, permanent); mailbox_full, blocked, … are
+    #: soft bounces whatever their 5.x.x status (see bounces.failure_cause)
+    bounce_cause: str | None = None
 
     def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
         # pickled into and out of the classifier processes; compiled (mypyc) a frozen
@@ -293,6 +297,7 @@ def _bounce(ctx: _Context) -> Classification | None:
         addresses=report.recipients,
         bounce_kind=report.kind,
         suppresses=report.kind == "hard" and bool(report.recipients),
+        bounce_cause=report.cause,
         machine=True,
     )
 
@@ -542,4 +547,5 @@ def _finish(ctx: _Context, result: Classification) -> Classification:
         other_addresses_in_body=result.other_addresses_in_body,
         machine=result.machine,
         on_behalf=result.on_behalf,
+        bounce_cause=result.bounce_cause,
     )

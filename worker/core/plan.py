@@ -124,6 +124,8 @@ def _report(
     if not suppresses:
         return Plan(Disposition.PROCESSED)
     evidence: dict[str, Any] = {"class": c.message_class.value, "feedback_type": c.feedback_type}
+    if c.bounce_cause:
+        evidence["bounce_cause"] = c.bounce_cause
     addresses = c.addresses
     if not addresses and token is not None and reason is Reason.COMPLAINT:
         # the provider redacted the complainant (Original-Rcpt-To and the original's To):
