@@ -235,6 +235,8 @@ def _item_dict(i: inbound.ItemView, deadline: str | None) -> dict[str, Any]:
         "requests": list(i.request_ids),
         "review_reasons": i.detail.get("review_reasons", []),
         "evidence": i.detail.get("evidence", []),
+        "bounce_kind": i.detail.get("bounce_kind"),
+        "bounce_cause": i.detail.get("bounce_cause"),
         "error": i.error,
         "size": i.size,
     }

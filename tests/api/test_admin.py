@@ -197,3 +197,12 @@ def test_logout_ends_the_session(live: Live) -> None:
     # a copy of the old cookie no longer works either
     live.client.cookies.set("optout_admin", old_cookie, path="/admin")
     assert live.client.get("/admin").status_code == 303
+
+
+def test_an_item_page_shows_a_bounce_with_its_cause(live: Live) -> None:
+    result = live.app.intake.process("inbox", "2:1", m.DSN_FULL, RECEIVED)
+    assert result.request_ids == ()
+    login(live)
+    page = live.client.get(f"/admin/review/{result.item_id}")
+    assert page.status_code == 200
+    assert "<dt>Bounce</dt><dd>soft: mailbox full</dd>" in page.text

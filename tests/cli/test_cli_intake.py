@@ -112,3 +112,21 @@ def test_privacy_queue_lists_requests_with_deadlines(
     )
     assert code == 2
     assert "is closed" in err
+
+
+def test_review_show_names_a_bounce_and_its_cause(
+    capsys: pytest.CaptureFixture[str], config_file: Path
+) -> None:
+    app = open_app(load_settings(config_file))
+    hard = app.intake.process("inbox", "1:1", m.DSN_HARD, RECEIVED)
+    full = app.intake.process("inbox", "1:2", m.DSN_FULL, RECEIVED)
+    app.close()
+    cfg = ("--config", str(config_file))
+    shown = [
+        json.loads(run(capsys, "review", "show", str(r.item_id), "--json", *cfg)[1])
+        for r in (hard, full)
+    ]
+    assert [(s["bounce_kind"], s["bounce_cause"]) for s in shown] == [
+        ("hard", "no_such_user"),
+        ("soft", "mailbox_full"),
+    ]

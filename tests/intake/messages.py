@@ -61,3 +61,9 @@ DSN_HARD = (
     b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
     b"--B--\r\n"
 )
+
+#: the same report for a full mailbox: RFC 3464's "failed", but not the address's fault
+DSN_FULL = DSN_HARD.replace(b"<dsn-1@", b"<dsn-full@").replace(
+    b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown",
+    b"Status: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full",
+)

@@ -73,11 +73,8 @@ def test_a_full_mailbox_is_recorded_with_its_cause_and_suppresses_nothing(
 ) -> None:
     """A 5.2.2 is RFC 3464's "failed", but the address exists: a hard bounce's effect
     (every category, transactional included) would stop the person's receipts."""
-    full = m.DSN_HARD.replace(b"<dsn-1@", b"<dsn-full@").replace(
-        b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown",
-        b"Status: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full",
-    )
-    res = intake.process("inbox", "1:3", full, RECEIVED)
+    assert m.DSN_FULL != m.DSN_HARD
+    res = intake.process("inbox", "1:3", m.DSN_FULL, RECEIVED)
     assert (res.message_class, res.disposition, res.request_ids) == (
         "bounce",
         Disposition.PROCESSED,
