@@ -62,7 +62,8 @@ def keyring_from(settings: Settings) -> KeyRing | None:
 def intake_from(
     settings: Settings, service: OptoutService, mailer: Mailer | None = None
 ) -> IntakeService:
-    effects = Effects(settings.effects.hard_bounce, settings.effects.complaint)
+    e = settings.effects
+    effects = Effects(e.hard_bounce, e.complaint, e.soft_bounce_limit, e.soft_bounce_days)
     policy = IntakePolicy(effects=effects, privacy_days=settings.deadlines.privacy_days)
     return IntakeService(service, keyring_from(settings), policy, mailer=mailer)
 

@@ -129,6 +129,10 @@ class EffectSettings(_Section):
 
     hard_bounce: str = "every"
     complaint: str = "all"
+    #: soft bounces as full or disabled after which a mailbox gets the hard-bounce
+    #: effect (0: never), once the first of them is ``soft_bounce_days`` old
+    soft_bounce_limit: int = Field(0, ge=0, le=1000)
+    soft_bounce_days: int = Field(14, ge=0, le=3650)
 
 
 class ImapSource(_Section):

@@ -25,10 +25,20 @@ import structlog
 
 from worker.core.addresses import mask
 from worker.core.addresses import recent_address_hash as address_hash
-from worker.core.classify import Classification
+from worker.core.classify import Classification, MessageClass
 from worker.core.deadlines import calendar_deadline
 from worker.core.model import AuditKind, NewRequest, RequestStatus, RequestView
-from worker.core.plan import Action, Disposition, Effects, Plan, plan
+from worker.core.plan import (
+    LASTING_CAUSES,
+    Action,
+    Disposition,
+    Effects,
+    Plan,
+    SoftBounce,
+    escalated_plan,
+    escalation,
+    plan,
+)
 from worker.core.prepared import Prepared, prepare_many
 from worker.core.tokens import InvalidToken, KeyRing, TokenClaims
 from worker.errors import DatabaseUnavailable, InvalidState, NotFound
@@ -240,12 +250,14 @@ class IntakeService:
         ids.update(
             zip([i for i, _ in fresh], q.insert_items(tx, [n for _, n in fresh]), strict=True)
         )
+        bounced = self._soft_bounces(tx, items, prepared, plans, ids, now)
         audits: list[AuditRow] = []
         reqs: list[NewRequest] = []
         owners: list[int] = []
         for i, p in plans.items():
             c = prepared[i].classification
             audits.extend(_item_audits(ids[i], items[i].source, c, p, now))
+            audits.extend(bounced.get(i, ()))
             for a in p.actions:
                 reqs.append(_request(ids[i], a, c, items[i]))
                 owners.append(i)
@@ -270,6 +282,60 @@ class IntakeService:
                 tuple(v.id for v in views.get(i, [])),
                 p.confirmable,
             )
+
+    def _soft_bounces(
+        self,
+        tx: Tx,
+        items: Sequence[Inbound],
+        prepared: Sequence[Prepared],
+        plans: dict[int, Plan],
+        ids: dict[int, int],
+        now: datetime,
+    ) -> dict[int, list[AuditRow]]:
+        """A ``bounced`` audit event for each failed recipient of a soft bounce, under
+        that recipient's own address hash: `optout log --address` then answers "why did
+        my receipt not arrive" (a hard bounce leaves its request and suppression there).
+        With ``soft_bounce_limit`` set, a mailbox that has bounced as full or disabled
+        that often, for that long (plan.escalation), gets the hard-bounce effect: its
+        item's plan is replaced here, before the batch's requests are recorded."""
+        rows: dict[int, list[AuditRow]] = {}
+        lasting: list[tuple[int, str, str, SoftBounce]] = []
+        for i, p in plans.items():
+            c = prepared[i].classification
+            if c.message_class is not MessageClass.BOUNCE or c.bounce_kind != "soft":
+                continue
+            if p.actions:
+                continue
+            bounce = SoftBounce(items[i].received_at, c.bounce_cause)
+            for address in c.addresses:
+                digest = address_hash(address)
+                detail = {
+                    "item_id": ids[i],
+                    "kind": "soft",
+                    "cause": c.bounce_cause,
+                    "received_at": items[i].received_at.isoformat(),
+                    "message_id": c.message_id,
+                }
+                rows.setdefault(i, []).append(
+                    AuditRow(AuditKind.BOUNCED, now, None, digest, mask(address), "bounce",
+                             detail=detail)
+                )  # fmt: skip
+                if bounce.cause in LASTING_CAUSES:
+                    lasting.append((i, address, digest, bounce))
+        effects = self.policy.effects
+        if not lasting or effects.soft_bounce_limit <= 0:
+            return rows
+        history = q.soft_bounces(tx, {digest for _i, _a, digest, _b in lasting})
+        escalated: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+        for i, address, digest, bounce in lasting:
+            earlier = history.setdefault(digest, [])
+            evidence = escalation(earlier, bounce, effects)
+            earlier.append(bounce)  # a later bounce of this batch counts this one
+            if evidence is not None:
+                escalated.setdefault(i, []).append((address, evidence))
+        for i, found in escalated.items():
+            plans[i] = escalated_plan(found, effects)
+        return rows
 
     def _plan(self, item: Inbound, c: Classification) -> Plan:
         if item.too_large:

@@ -130,3 +130,17 @@ def test_review_show_names_a_bounce_and_its_cause(
         ("hard", "no_such_user"),
         ("soft", "mailbox_full"),
     ]
+
+
+def test_configured_soft_bounce_escalation_reaches_the_intake(config_file: Path) -> None:
+    text = config_file.read_text().replace("# soft_bounce_limit = 0", "soft_bounce_limit = 2")
+    config_file.write_text(text.replace("# soft_bounce_days = 14", "soft_bounce_days = 0"))
+    app = open_app(load_settings(config_file))
+    try:
+        first = app.intake.process("inbox", "1:1", m.DSN_FULL, RECEIVED)
+        again = m.DSN_FULL.replace(b"<dsn-full@", b"<dsn-full-2@")
+        second = app.intake.process("inbox", "1:2", again, RECEIVED)
+        assert (len(first.request_ids), len(second.request_ids)) == (0, 1)
+        assert not app.service.check("gone.user@example.net", "account").allowed
+    finally:
+        app.close()

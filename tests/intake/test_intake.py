@@ -9,7 +9,7 @@ import pytest
 from tests.intake import messages as m
 from worker.core.clock import FixedClock
 from worker.core.model import NewRequest, RequestStatus
-from worker.core.plan import Disposition
+from worker.core.plan import Disposition, Effects
 from worker.core.tokens import KeyRing
 from worker.errors import DatabaseUnavailable, InvalidState
 from worker.intake import IntakePolicy, IntakeService, Received
@@ -91,6 +91,71 @@ def test_a_full_mailbox_is_recorded_with_its_cause_and_suppresses_nothing(
     assert item.detail["bounce_cause"] == "mailbox_full"
     classified = [e for e in svc.audit_log() if e.kind.value == "classified"]
     assert any("mailbox full" in str(e.detail.get("evidence")) for e in classified)
+
+
+def _full(n: int, cause: bytes = b"552 5.2.2 mailbox full") -> bytes:
+    return m.DSN_FULL.replace(b"<dsn-full@", f"<dsn-full-{n}@".encode()).replace(
+        b"552 5.2.2 mailbox full", cause
+    )
+
+
+def test_a_soft_bounce_is_in_the_log_under_the_recipients_address(
+    intake: IntakeService,
+) -> None:
+    intake.process("inbox", "2:1", m.DSN_FULL, RECEIVED)
+    svc = intake.service
+    events = svc.audit_log(address="gone.user@example.net")
+    assert [e.kind.value for e in events] == ["bounced"]
+    (e,) = events
+    assert e.address_masked == "g***@example.net"
+    assert e.detail["cause"] == "mailbox_full"
+    assert e.detail["received_at"] == RECEIVED.isoformat()
+
+
+def test_a_full_mailbox_never_becomes_a_hard_bounce_by_default(intake: IntakeService) -> None:
+    for n in range(8):
+        intake.process("inbox", f"3:{n}", _full(n), RECEIVED + timedelta(days=7 * n))
+    assert intake.service.check("gone.user@example.net", "account").allowed
+    assert intake.service.requests() == []
+
+
+def test_a_mailbox_full_for_weeks_gets_the_hard_bounce_effect_when_configured(
+    service: OptoutService,
+) -> None:
+    effects = Effects(soft_bounce_limit=3, soft_bounce_days=14)
+    intake = IntakeService(service, KEYS, IntakePolicy(effects=effects))
+    # our IP on a blocklist twice: about our mail, never counted
+    for n, cause in enumerate((b"554 5.7.1 blocked using zen.spamhaus.org",) * 2):
+        intake.process("inbox", f"4:b{n}", _full(100 + n, cause), RECEIVED)
+    first = intake.process("inbox", "4:0", _full(0), RECEIVED)
+    second = intake.process("inbox", "4:1", _full(1), RECEIVED + timedelta(days=6))
+    assert first.request_ids == second.request_ids == ()
+    assert service.check("gone.user@example.net", "account").allowed
+    third = intake.process("inbox", "4:2", _full(2), RECEIVED + timedelta(days=15))
+    assert third.disposition is Disposition.PROCESSED
+    (rid,) = third.request_ids
+    decision = service.check("gone.user@example.net", "account")
+    assert not decision.allowed  # the hard-bounce effect: every category
+    assert decision.reason is not None
+    assert decision.reason.value == "hard-bounce"
+    (req,) = service.requests()
+    assert req.id == rid
+    assert req.evidence["escalated"] == (
+        "3 soft bounces of a lasting cause (mailbox_full) since 2026-11-23"
+    )
+
+
+def test_bounces_of_one_batch_count_each_other(service: OptoutService) -> None:
+    effects = Effects(soft_bounce_limit=2, soft_bounce_days=1)
+    intake = IntakeService(service, KEYS, IntakePolicy(effects=effects))
+    batch = [
+        Received("inbox", "5:0", _full(0), RECEIVED, len(_full(0))),
+        Received("inbox", "5:1", _full(1), RECEIVED + timedelta(days=2), len(_full(1))),
+    ]
+    first, second = intake.process_many(batch)
+    assert first.request_ids == ()
+    assert len(second.request_ids) == 1
+    assert not service.check("gone.user@example.net", "newsletter").allowed
 
 
 def test_out_of_office_changes_nothing(intake: IntakeService) -> None:

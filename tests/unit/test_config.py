@@ -125,3 +125,11 @@ def test_token_keys_come_from_the_named_variable(monkeypatch: pytest.MonkeyPatch
     keys = s.token_keys()
     assert keys is not None
     assert keys.get_secret_value() == "k1:secret-secret-secret"
+
+
+def test_soft_bounce_escalation_is_off_unless_configured(tmp_path: Path) -> None:
+    assert load_settings(EXAMPLE).effects.soft_bounce_limit == 0
+    on = load_settings(write(tmp_path, "[effects]\nsoft_bounce_limit = 5\nsoft_bounce_days = 30\n"))
+    assert (on.effects.soft_bounce_limit, on.effects.soft_bounce_days) == (5, 30)
+    with pytest.raises(ConfigError, match="soft_bounce_limit"):
+        load_settings(write(tmp_path, "[effects]\nsoft_bounce_limit = -1\n"))

@@ -50,6 +50,8 @@ class AuditKind(StrEnum):
     IMPORTED = "imported"
     FORGOTTEN = "forgotten"
     ALERTED = "alerted"
+    #: a soft bounce of one recipient, under that recipient's address hash
+    BOUNCED = "bounced"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ somebody else) waits for review instead of being applied to the wrong person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +32,11 @@ class Effects:
 
     hard_bounce: str = "every"
     complaint: str = ALL_PROMOTIONAL
+    #: soft bounces of a lasting cause (see :data:`LASTING_CAUSES`) after which an
+    #: address gets the hard-bounce effect; 0: never (a soft bounce suppresses nothing)
+    soft_bounce_limit: int = 0
+    #: ... counted only once the first of them is at least this many days old
+    soft_bounce_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -192,3 +199,60 @@ def _other(c: Classification) -> Plan:
     if c.on_behalf:
         reasons += (f'the request is about another person ("{c.on_behalf}")',)
     return Plan(Disposition.REVIEW, (action,), review_reasons=reasons)
+
+
+#: soft-bounce causes that say something lasting about the mailbox, unlike a blocklist,
+#: a DMARC rejection or a timeout, which are about our mail or the moment: a mailbox
+#: that is full or disabled for weeks has been abandoned
+LASTING_CAUSES = frozenset({"mailbox_full", "disabled"})
+
+
+@dataclass(frozen=True)
+class SoftBounce:
+    """One soft bounce of an address, as the audit trail keeps it."""
+
+    received_at: datetime
+    cause: str | None
+
+
+def escalation(
+    history: Sequence[SoftBounce], bounce: SoftBounce, effects: Effects
+) -> dict[str, Any] | None:
+    """Whether ``bounce``, after ``history`` (the address's earlier soft bounces), makes
+    the address a hard bounce: the evidence for it, or None.
+
+    Only lasting causes count, and only when there are ``soft_bounce_limit`` of them
+    (this one included) and the first is ``soft_bounce_days`` older than this one: a
+    backlog of five reports of one week-end's full mailbox is no abandoned mailbox.
+    """
+    limit = effects.soft_bounce_limit
+    if limit <= 0 or bounce.cause not in LASTING_CAUSES:
+        return None
+    lasting = sorted(
+        b.received_at for b in history if b.cause in LASTING_CAUSES
+        and b.received_at <= bounce.received_at
+    )  # fmt: skip
+    count = len(lasting) + 1
+    if count < limit:
+        return None
+    first = lasting[0] if lasting else bounce.received_at
+    if bounce.received_at - first < timedelta(days=effects.soft_bounce_days):
+        return None
+    return {
+        "class": MessageClass.BOUNCE.value,
+        "bounce_cause": bounce.cause,
+        "escalated": (
+            f"{count} soft bounces of a lasting cause ({bounce.cause}) since "
+            f"{first.date().isoformat()}"
+        ),
+    }
+
+
+def escalated_plan(found: Sequence[tuple[str, dict[str, Any]]], effects: Effects) -> Plan:
+    """The plan of a soft bounce whose addresses :func:`escalation` made hard bounces."""
+    actions = tuple(
+        Action(address, effects.hard_bounce, Reason.HARD_BOUNCE, Channel.BOUNCE,
+               evidence=evidence)
+        for address, evidence in found
+    )  # fmt: skip
+    return Plan(Disposition.PROCESSED, actions)

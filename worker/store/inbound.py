@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from worker.core.model import AuditKind
+from worker.core.plan import SoftBounce
 from worker.errors import InvalidState, NotFound
 from worker.store import bulk
-from worker.store.models import InboundItem, ItemRequest, PrivacyRequest, Request
+from worker.store.models import AuditEvent, InboundItem, ItemRequest, PrivacyRequest, Request
 from worker.store.repo import Tx
 
 
@@ -100,6 +102,30 @@ def first_by_message_ids(tx: Tx, message_ids: Sequence[str]) -> dict[str, int]:
         .group_by(InboundItem.message_id)
     )
     return {str(mid): int(item_id) for mid, item_id in rows}
+
+
+def soft_bounces(tx: Tx, hashes: Collection[str]) -> dict[str, list[SoftBounce]]:
+    """Address hash -> its soft bounces so far, from the ``bounced`` audit events (one
+    query, on the audit trail's address-hash index)."""
+    if not hashes:
+        return {}
+    rows = tx.session.execute(
+        select(AuditEvent.address_hash, AuditEvent.detail).where(
+            AuditEvent.kind == AuditKind.BOUNCED.value,
+            AuditEvent.address_hash.in_(sorted(hashes)),
+        )
+    )
+    out: dict[str, list[SoftBounce]] = {}
+    for digest, detail in rows:
+        try:
+            received = datetime.fromisoformat(str(detail["received_at"]))
+        except (KeyError, TypeError, ValueError):
+            continue  # not ours to count: hand-written, or from another version
+        cause = detail.get("cause")
+        out.setdefault(str(digest), []).append(
+            SoftBounce(received, cause if isinstance(cause, str) else None)
+        )
+    return out
 
 
 def get_item(tx: Tx, item_id: int) -> ItemView | None:
