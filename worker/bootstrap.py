@@ -64,7 +64,9 @@ def intake_from(
 ) -> IntakeService:
     e = settings.effects
     effects = Effects(e.hard_bounce, e.complaint, e.soft_bounce_limit, e.soft_bounce_days)
-    policy = IntakePolicy(effects=effects, privacy_days=settings.deadlines.privacy_days)
+    policy = IntakePolicy(
+        effects=effects, privacy_days=settings.deadlines.privacy_days, ours=settings.own_addresses()
+    )
     return IntakeService(service, keyring_from(settings), policy, mailer=mailer)
 
 

@@ -65,28 +65,34 @@ class ClassifierPool:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         min_items: int = MIN_POOL_ITEMS,
+        ours: frozenset[str] = frozenset(),
     ) -> None:
         self.workers = default_workers() if workers is None else max(0, workers)
         self.max_bytes = max_bytes
+        #: our own addresses (see worker.core.classify.classify)
+        self.ours = ours
         self.min_items = min_items
         self._pool: ProcessPoolExecutor | None = None
 
     async def prepare(self, raws: Sequence[bytes]) -> list[Prepared]:
         """Classify ``raws``; the answers in the same order. Never raises for a message."""
         if self.workers == 0 or len(raws) < self.min_items:
-            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes)
+            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes, self.ours)
         pool = self._ensure()
         loop = asyncio.get_running_loop()
         size = -(-len(raws) // self.workers)
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         try:
             parts = await asyncio.gather(
-                *(loop.run_in_executor(pool, prepare_many, c, self.max_bytes) for c in chunks)
+                *(
+                    loop.run_in_executor(pool, prepare_many, c, self.max_bytes, self.ours)
+                    for c in chunks
+                )
             )
         except BrokenProcessPool:
             log.warning("classifier.pool_broken", items=len(raws), action="classified in a thread")
             self._discard()
-            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes)
+            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes, self.ours)
         return [p for part in parts for p in part]
 
     def start(self) -> ClassifierPool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import tomllib
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,9 +26,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from worker.core.addresses import normalise
 from worker.core.categories import NAME_RE, RESERVED_NAMES, Categories, Category, Kind
 from worker.core.deadlines import BusinessCalendar
-from worker.errors import ConfigError
+from worker.errors import ConfigError, InvalidAddress
 
 DEFAULT_CONFIG = Path("config/optout.toml")
 EXAMPLE_CONFIG = Path("config/optout.example.toml")
@@ -205,6 +207,21 @@ class IntakeSettings(_Section):
     (unset: one per core but one, at least one; 0: in a thread of the daemon itself)."""
 
     workers: int | None = Field(None, ge=0, le=64)
+    #: addresses of ours besides those the configuration names (SMTP from, the
+    #: List-Unsubscribe mailto, IMAP logins): never a bounce's failed recipient or a
+    #: complainant, whatever a report repeats of our own mail
+    own_addresses: list[str] = Field(default_factory=list)
+
+    @field_validator("own_addresses")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            try:
+                out.append(normalise(value))
+            except InvalidAddress as exc:
+                raise ValueError(f"not an e-mail address: {value!r} ({exc})") from None
+        return out
 
 
 class ApiSettings(_Section):
@@ -271,6 +288,23 @@ class Settings(BaseSettings):
         return self
 
     # -- derived objects -------------------------------------------------------------
+    def own_addresses(self) -> frozenset[str]:
+        """Our own addresses: ``[intake] own_addresses`` and those this configuration
+        sends from (SMTP ``from``, the List-Unsubscribe mailto) or reads (IMAP logins)."""
+        found = list(self.intake.own_addresses)
+        if self.smtp is not None:
+            found.append(parseaddr(self.smtp.from_)[1])
+        if self.tokens.mailto_domain:
+            found.append(f"{self.tokens.mailto_local}@{self.tokens.mailto_domain}")
+        found += [s.username for s in self.sources if isinstance(s, ImapSource)]
+        out = set()
+        for value in found:
+            try:
+                out.add(normalise(value))
+            except InvalidAddress:
+                continue  # a login that is no address ("newsletter"), a bare "localhost"
+        return frozenset(out)
+
     def category_set(self) -> Categories:
         return Categories(
             Category(name, c.kind, c.description) for name, c in self.categories.items()

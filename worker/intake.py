@@ -97,6 +97,8 @@ class IntakePolicy:
     effects: Effects = field(default_factory=Effects)
     privacy_days: int = 45
     max_bytes: int = DEFAULT_MAX_BYTES
+    #: our own addresses: never a bounce's failed recipient or a complainant
+    ours: frozenset[str] = frozenset()
 
 
 class IntakeService:
@@ -143,7 +145,9 @@ class IntakeService:
         done = self.done(items)
         todo = [i for i in items if (i.source, i.key) not in done]
         fresh = iter(
-            self.commit_many(todo, prepare_many([i.raw for i in todo], self.policy.max_bytes))
+            self.commit_many(
+                todo, prepare_many([i.raw for i in todo], self.policy.max_bytes, self.policy.ours)
+            )
         )
         return [done.get((i.source, i.key)) or next(fresh) for i in items]
 

@@ -106,7 +106,9 @@ class Poller:
         move_max: int = MOVE_MAX,
     ) -> None:
         self.source = source
-        self.pool = pool or ClassifierPool(0, max_bytes=intake.policy.max_bytes)
+        self.pool = pool or ClassifierPool(
+            0, max_bytes=intake.policy.max_bytes, ours=intake.policy.ours
+        )
         self.intake = intake
         self.batch = batch
         self.move_every = move_every
@@ -374,7 +376,8 @@ def classifier_pool(app: App, only: str | None = None) -> ClassifierPool:
     # collector stops walking it on every full collection (10-20 % of a commit's CPU
     # here) and the forked workers keep sharing its pages instead of copying them.
     gc.freeze()
-    return ClassifierPool(workers, max_bytes=app.intake.policy.max_bytes).start()
+    policy = app.intake.policy
+    return ClassifierPool(workers, max_bytes=policy.max_bytes, ours=policy.ours).start()
 
 
 def linklog_readers(app: App, only: str | None = None) -> list[LinklogReader]:

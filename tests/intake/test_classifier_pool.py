@@ -86,3 +86,15 @@ def test_worker_count_follows_the_setting(workers: int | None) -> None:
 @pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 1), (4, 3), (16, 15)])
 def test_default_leaves_the_parent_one_core(cores: int, expected: int) -> None:
     assert default_workers(cores) == expected
+
+
+def test_the_workers_know_our_own_addresses() -> None:
+    bounce = m.DSN_HARD.replace(b"gone.user@example.net", b"news@example.com")
+    ours = frozenset({"news@example.com"})
+    pool = ClassifierPool(1, min_items=1, ours=ours).start()
+    try:
+        (got,) = asyncio.run(pool.prepare([bounce]))
+    finally:
+        pool.close()
+    assert got.classification.addresses == ()
+    assert prepare_many([bounce])[0].classification.addresses == ("news@example.com",)

@@ -251,6 +251,27 @@ def test_redacted_complaint_suppresses_the_person_our_token_names(
     assert req.evidence["token_id"]
 
 
+def _complaint_to_our_list(token: str) -> bytes:
+    """A report whose original went to our list address (its readers in Bcc)."""
+    return (
+        _redacted_complaint(token)
+        .replace(b"Original-Rcpt-To: xxxxxxxx@example.org\r\n", b"")
+        .replace(b"To: redacted@example.org", b"To: Readers <list@example.com>")
+    )
+
+
+def test_a_complaint_naming_our_list_address_suppresses_the_reader_our_token_names(
+    service: OptoutService,
+) -> None:
+    token = KEYS.mint_mailto("jane@example.org", "newsletter", 1_790_000_000)
+    ours = frozenset({"list@example.com"})
+    intake = IntakeService(service, KEYS, IntakePolicy(ours=ours))
+    res = intake.process("inbox", "1:22", _complaint_to_our_list(token), RECEIVED)
+    assert (res.message_class, res.disposition) == ("complaint", Disposition.PROCESSED)
+    assert not service.check("jane@example.org", "newsletter").allowed
+    assert service.check("list@example.com", "newsletter").allowed
+
+
 def test_redacted_complaint_with_a_forged_token_waits_for_review(
     intake: IntakeService,
 ) -> None:

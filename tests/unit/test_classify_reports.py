@@ -290,3 +290,37 @@ def test_arf_with_a_base64_encoded_original_is_read() -> None:
     redacted = classify(_arf_with_original(original.format(to="xxxx@example.org"), encode=True))
     assert redacted.addresses == ()
     assert "TOKEN123abc" in redacted.tokens
+
+
+OUR_SENDER_NDR = b"""Return-Path: <>
+From: postmaster@mx.example.net
+To: bounces@shop.example.com
+Subject: Undeliverable: Spring sale
+Auto-Submitted: auto-replied
+Message-ID: <ndr-ours@mx.example.net>
+
+Delivery has failed to these recipients or groups:
+
+news@shop.example.com
+The e-mail address you entered couldn't be found.
+"""
+
+
+def test_a_report_naming_only_our_own_address_bounces_nobody() -> None:
+    # a relay that names our sender where the recipient should be: without our own
+    # addresses we would suppress ourselves, and that for every category
+    assert classify(OUR_SENDER_NDR).addresses == ("news@shop.example.com",)
+    result = classify(OUR_SENDER_NDR, ours=frozenset({"news@shop.example.com"}))
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.addresses == ()
+    assert not result.suppresses
+
+
+def test_a_dsn_naming_our_own_address_says_so_and_bounces_nobody() -> None:
+    result = classify(dsn("failed", "5.1.1", "news@shop.example.com"),
+                      ours=frozenset({"news@shop.example.com"}))  # fmt: skip
+    assert (result.message_class, result.addresses) == (MessageClass.BOUNCE, ())
+    assert not result.suppresses
+    assert "our own address named as failed, not bounced: news@shop.example.com" in (
+        result.evidence
+    )

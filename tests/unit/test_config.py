@@ -133,3 +133,21 @@ def test_soft_bounce_escalation_is_off_unless_configured(tmp_path: Path) -> None
     assert (on.effects.soft_bounce_limit, on.effects.soft_bounce_days) == (5, 30)
     with pytest.raises(ConfigError, match="soft_bounce_limit"):
         load_settings(write(tmp_path, "[effects]\nsoft_bounce_limit = -1\n"))
+
+
+def test_our_own_addresses_come_from_the_configuration(tmp_path: Path) -> None:
+    text = (
+        '[intake]\nown_addresses = ["Returns@Shop.Example.com"]\n'
+        '[smtp]\nfrom = "Shop <no-reply@shop.example.com>"\n'
+        '[tokens]\nmailto_domain = "shop.example.com"\n'
+        '[[sources]]\nname = "box"\nkind = "imap"\nusername = "unsubscribe-box@shop.example.com"\n'
+        '[[sources]]\nname = "box2"\nkind = "imap"\nusername = "plainlogin"\n'
+    )
+    assert load_settings(write(tmp_path, text)).own_addresses() == {
+        "returns@shop.example.com",
+        "no-reply@shop.example.com",
+        "unsubscribe@shop.example.com",
+        "unsubscribe-box@shop.example.com",
+    }
+    with pytest.raises(ConfigError, match="own_addresses"):
+        load_settings(write(tmp_path, '[intake]\nown_addresses = ["not an address"]\n'))

@@ -643,6 +643,7 @@ def detect_bounce(
     *,
     machine: bool,
     compat32: Callable[[], Message | None] | None = None,
+    ours: frozenset[str] = frozenset(),
 ) -> BounceReport:
     """Decide whether ``msg`` reports a delivery failure and collect the failed recipients.
 
@@ -668,7 +669,7 @@ def detect_bounce(
         return BounceReport(False, evidence=tuple(facts.evidence), success_report=True)
     if verdict is None and (not signals or _reports_nothing(msg, text, signals)):
         return BounceReport(False)
-    own = _own_addresses(msg)
+    own = _own_addresses(msg) | ours
     if verdict is None:
         temporary, permanent = flufl_failures(raw, compat32() if compat32 else None)
     else:
@@ -717,6 +718,13 @@ def detect_bounce(
             recipients = tuple(dict.fromkeys(facts.hard))
     else:
         recipients = tuple(dict.fromkeys(facts.hard + facts.soft))
+    if ours and any(a in ours for a in recipients):
+        # a transcript or a returned copy repeating our sender: never our own failure
+        facts.evidence.append(
+            "our own address named as failed, not bounced: "
+            + ", ".join(a for a in recipients if a in ours)
+        )
+        recipients = tuple(a for a in recipients if a not in ours)
     return BounceReport(True, kind, recipients, tuple(facts.evidence), cause=cause)
 
 

@@ -112,6 +112,8 @@ class _Context:
     tokens: tuple[str, ...]
     authentication_failed: bool
     message_id: str | None
+    #: our own addresses (see classify)
+    ours: frozenset[str] = frozenset()
     #: facts computed on first use (see _lazy); a field, not the instance dict, which a
     #: compiled class (mypyc, see scripts/build_native.py) does not have
     lazy: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -134,13 +136,19 @@ def _lazy(ctx: _Context, name: str, compute: Callable[[], str]) -> str:
     return cache[name]
 
 
-def classify(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Classification:
-    """Classify raw message bytes; never raises."""
-    return classify_with_subject(raw, max_bytes=max_bytes)[0]
+def classify(
+    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, ours: frozenset[str] = frozenset()
+) -> Classification:
+    """Classify raw message bytes; never raises.
+
+    ``ours``: our own addresses (we send from them, or receive at them): never the failed
+    recipient of a bounce nor the complainant of a report, whatever the report names.
+    """
+    return classify_with_subject(raw, max_bytes=max_bytes, ours=ours)[0]
 
 
 def classify_with_subject(
-    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
+    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, ours: frozenset[str] = frozenset()
 ) -> tuple[Classification, str | None]:
     """:func:`classify`, and the decoded Subject of the message it parsed.
 
@@ -164,7 +172,8 @@ def classify_with_subject(
         with memo_scope():
             if parsed:
                 subject = header(msg, "Subject")
-            return _decide(msg, raw, functools.partial(_plain, msg) if parsed else _none), subject
+            compat32 = functools.partial(_plain, msg) if parsed else _none
+            return _decide(msg, raw, compat32, ours), subject
     except Exception as exc:  # the contract: every input gets an answer
         return (
             Classification(MessageClass.OTHER, 0.0, (f"unreadable message: {type(exc).__name__}",)),
@@ -200,8 +209,13 @@ def _classify(msg: Message, raw: bytes) -> Classification:
         return _decide(msg, raw, _none)
 
 
-def _decide(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -> Classification:
-    ctx = _context(msg, raw, compat32)
+def _decide(
+    msg: Message,
+    raw: bytes,
+    compat32: Callable[[], Message | None],
+    ours: frozenset[str] = frozenset(),
+) -> Classification:
+    ctx = _context(msg, raw, compat32, ours)
     for rule in (_complaint, _bounce, _auto_reply, _privacy, _unsubscribe):
         result = rule(ctx)
         if result is not None:
@@ -209,7 +223,12 @@ def _decide(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) ->
     return _finish(ctx, _other(ctx))
 
 
-def _context(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -> _Context:
+def _context(
+    msg: Message,
+    raw: bytes,
+    compat32: Callable[[], Message | None],
+    ours: frozenset[str] = frozenset(),
+) -> _Context:
     from_addresses = addresses_in(headers(msg, "From"))
     sender = from_addresses[0] if from_addresses else None
     domain = sender.rpartition("@")[2] if sender else None
@@ -232,6 +251,7 @@ def _context(msg: Message, raw: bytes, compat32: Callable[[], Message | None]) -
         tokens(msg),
         failed,
         message_id,
+        ours,
     )
 
 
@@ -255,7 +275,7 @@ def _machine(ctx: _Context) -> bool:
 
 
 def _complaint(ctx: _Context) -> Classification | None:
-    complaint: Complaint | None = detect_complaint(ctx.msg)
+    complaint: Complaint | None = detect_complaint(ctx.msg, ours=ctx.ours)
     if complaint is None:
         return None
     if complaint.feedback_type == "auth-failure":
@@ -283,7 +303,7 @@ def _complaint(ctx: _Context) -> Classification | None:
 
 def _bounce(ctx: _Context) -> Classification | None:
     report: BounceReport = detect_bounce(
-        ctx.msg, ctx.raw, machine=_machine(ctx), compat32=ctx.compat32
+        ctx.msg, ctx.raw, machine=_machine(ctx), compat32=ctx.compat32, ours=ctx.ours
     )
     if not report.is_bounce:
         if report.success_report:

@@ -56,8 +56,11 @@ class Complaint:
         return self.feedback_type in SUPPRESSING_TYPES
 
 
-def detect_complaint(msg: Message) -> Complaint | None:
-    """The complaint ``msg`` reports, or None when it is not a feedback report."""
+def detect_complaint(msg: Message, *, ours: frozenset[str] = frozenset()) -> Complaint | None:
+    """The complaint ``msg`` reports, or None when it is not a feedback report.
+
+    ``ours``: our own addresses, never a complainant: the original's To may be our list
+    address (its readers in Bcc), and the token then says who complained."""
     report = _feedback_part(msg)
     if report is None:
         return _ses_complaint(msg) or _jmrp(msg) or _client_unsubscribe(msg)
@@ -66,6 +69,8 @@ def detect_complaint(msg: Message) -> Complaint | None:
     evidence = [f"ARF report Feedback-Type: {feedback_type}"]
     complainants = _rcpt_to(report)
     original = _original_headers(msg)
+    if ours:
+        complainants = tuple(a for a in complainants if a not in ours)
     if complainants:
         evidence.append("complainant from Original-Rcpt-To")
     else:
@@ -76,7 +81,7 @@ def detect_complaint(msg: Message) -> Complaint | None:
         if complainants:
             evidence.append("complainant from the attached original's X-HmXmrOriginalRecipient")
         else:
-            complainants = _original_recipients(original)
+            complainants = tuple(a for a in _original_recipients(original) if a not in ours)
             if complainants:
                 evidence.append("complainant from the attached original's To")
     found_tokens = list_unsubscribe_tokens(_LIST_UNSUB.findall(original))

@@ -33,9 +33,11 @@ class Prepared:
         return (Prepared, tuple(getattr(self, f.name) for f in fields(self)))
 
 
-def prepare(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Prepared:
+def prepare(
+    raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES, ours: frozenset[str] = frozenset()
+) -> Prepared:
     """Classify one message; never raises (neither does :func:`classify`)."""
-    classification, parsed_subject = classify_with_subject(raw, max_bytes=max_bytes)
+    classification, parsed_subject = classify_with_subject(raw, max_bytes=max_bytes, ours=ours)
     if parsed_subject is not None and _whole_head(raw):
         # the same header lines subject() would parse: the block ends before its cut
         subj = parsed_subject[:500] or None
@@ -53,9 +55,11 @@ def _whole_head(raw: bytes) -> bool:
     return len(raw) <= _HEAD_CUT or b"\r\n\r\n" in raw[:_HEAD_CUT] or b"\n\n" in raw[:_HEAD_CUT]
 
 
-def prepare_many(raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_BYTES) -> list[Prepared]:
+def prepare_many(
+    raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_BYTES, ours: frozenset[str] = frozenset()
+) -> list[Prepared]:
     """One call per chunk: a process pool pays its pickling and wake-up once per chunk."""
-    return [prepare(raw, max_bytes) for raw in raws]
+    return [prepare(raw, max_bytes, ours) for raw in raws]
 
 
 def subject(raw: bytes) -> str | None:
