@@ -324,3 +324,40 @@ def test_a_dsn_naming_our_own_address_says_so_and_bounces_nobody() -> None:
     assert "our own address named as failed, not bounced: news@shop.example.com" in (
         result.evidence
     )
+
+
+VERP_BOUNCE = b"""Return-Path: <>
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>
+To: bounces+lena=example.net@shop.example.com
+Delivered-To: bounces+lena=example.net@shop.example.com
+Subject: Delivery Status Notification (Failure)
+Auto-Submitted: auto-replied
+Message-ID: <verp-1@mx.example.net>
+
+Your message could not be delivered: 550 5.1.1 the mailbox does not exist.
+"""
+
+
+def test_a_verp_return_address_names_the_failed_recipient() -> None:
+    result = classify(VERP_BOUNCE)
+    assert result.message_class is MessageClass.BOUNCE
+    assert result.addresses == ("lena@example.net",)
+    assert result.bounce_kind == "hard"
+    assert "failed recipient from the VERP return address" in result.evidence
+
+
+def test_a_verp_address_of_ours_is_not_taken() -> None:
+    ours = frozenset({"lena@example.net"})
+    assert classify(VERP_BOUNCE, ours=ours).addresses == ()
+
+
+def test_an_out_of_office_sent_to_a_verp_address_bounces_nobody() -> None:
+    # autoresponders answer the return path: a VERP address is no report by itself
+    away = (
+        b"From: Lena <lena@example.net>\nTo: bounces+lena=example.net@shop.example.com\n"
+        b"Subject: Out of office\nAuto-Submitted: auto-replied\nMessage-ID: <ooo-v@x>\n\n"
+        b"I am away until Monday and cannot deliver the report you asked for.\n"
+    )
+    result = classify(away)
+    assert result.message_class is not MessageClass.BOUNCE
+    assert not result.suppresses

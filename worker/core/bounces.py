@@ -691,19 +691,28 @@ def detect_bounce(
             # out-of-office ("my mailbox is full, write to jane@…") is no bounce of the
             # colleague it names, and the free text is not searched for one
             return BounceReport(False)
-        found = _text_recipients(text, own)
-        if weak:
-            # a machine's mail with the original attached and failure words: read as a
-            # bounce only of an address the original was sent to (a challenge-response
-            # "verify you are a person" with our headers attached named the assistant
-            # in its signature)
-            sent_to = set(_original_recipients(msg))
-            found = [a for a in found if a in sent_to]
-            if not found:
-                return BounceReport(False)
-        facts.hard.extend(found)
-        if facts.hard:
-            facts.evidence.append("failed recipient read from the report text")
+        verp = None if weak else _verp_recipient(msg)
+        if verp is not None and verp not in ours:
+            # the sender encoded the recipient in the return path it gave the bounced
+            # mail (bounces+jane=example.org@…): exact, where the text is a guess. Not
+            # for machine mail that only words a failure: an autoresponder answers the
+            # return path too
+            facts.hard.append(verp)
+            facts.evidence.append("failed recipient from the VERP return address")
+        else:
+            found = _text_recipients(text, own)
+            if weak:
+                # a machine's mail with the original attached and failure words: read as
+                # a bounce only of an address the original was sent to (a
+                # challenge-response "verify you are a person" with our headers attached
+                # named the assistant in its signature)
+                sent_to = set(_original_recipients(msg))
+                found = [a for a in found if a in sent_to]
+                if not found:
+                    return BounceReport(False)
+            facts.hard.extend(found)
+            if facts.hard:
+                facts.evidence.append("failed recipient read from the report text")
     kind = _kind(facts, text)
     cause = _cause(facts, kind, text)
     if kind == "hard" and cause not in ADDRESS_CAUSES:
@@ -1096,6 +1105,24 @@ def _own_addresses(msg: Message) -> set[str]:
                 if addr:
                     own.add(addr)
     return own
+
+
+#: a VERP return address: ``prefix+local=domain@ours`` (Mailman, listmonk, qmail's
+#: ``-local=domain``); the encoded address is the recipient the bounced mail went to
+_VERP = re.compile(r"^[a-z0-9._-]+[+-]([a-z0-9._%+-]+)=([a-z0-9-]+(?:\.[a-z0-9-]+)+)@", re.I)
+
+
+def _verp_recipient(msg: Message) -> str | None:
+    """The recipient a VERP address this bounce was delivered to encodes, if any."""
+    for name in ("Delivered-To", "X-Original-To", "To", "Envelope-To", "X-Envelope-To"):
+        for value in headers(msg, name):
+            for match in _ADDRESS.findall(value):
+                found = _VERP.match(match)
+                if found:
+                    address = normalised(f"{found.group(1)}@{found.group(2)}")
+                    if address:
+                        return address
+    return None
 
 
 def _text_recipients(text: str, own: set[str]) -> list[str]:
