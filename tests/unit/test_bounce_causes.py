@@ -116,8 +116,16 @@ Subject: Spring sale
             "shop.example.com does not exist",
             "blocked",
         ),
+        # RFC 5321's stock "mailbox unavailable" gives way to what follows it
+        ("5.2.1", "550 5.2.1 Mailbox unavailable: account is locked", "disabled"),
+        ("5.0.0", "550 Message was not accepted -- invalid mailbox.  Local mailbox "
+                  "tom@example.net is unavailable: account is disabled", "disabled"),
+        ("5.0.0", "550 Mail content denied. http://help.example.com/?no=1000726", "blocked"),
+        ("5.0.0", "554-mx.example.net ESMTP Service not available 554-Bad DNS PTR resource "
+                  "record.", "blocked"),
+        ("5.0.0", "permission denied. Command output: Mail quota exceeded.", "mailbox_full"),
     ],
-)
+)  # fmt: skip
 def test_a_failure_that_is_not_the_address_is_a_soft_bounce(
     status: str, diagnostic: str, cause: str
 ) -> None:
@@ -150,8 +158,14 @@ def test_a_failure_that_is_not_the_address_is_a_soft_bounce(
         ("5.7.1", "550 5.7.1 User unknown; rejected by policy", "no_such_user"),
         # nothing explains a 5.x.x: hard, as RFC 3464 has it
         ("5.0.0", "", "permanent"),
+        # folded over lines, padded with spaces
+        ("5.5.0", "550 5.5.0 Requested action not taken: mailbox\n    unavailable. "
+                  "[BL02EPF0001A0FB.prod.outlook.com]", "no_such_user"),
+        ("5.0.0", "The account or domain may not exist, they may be blacklisted, or "
+                  "missing the proper dns entries.", "no_such_user"),
+        ("5.4.310", "550 5.4.310 DNS domain example.net does not exist", "no_such_domain"),
     ],
-)
+)  # fmt: skip
 def test_a_failure_of_the_address_is_a_hard_bounce(
     status: str, diagnostic: str, cause: str
 ) -> None:

@@ -818,30 +818,43 @@ _OUR_SIDE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     )),
 )  # fmt: skip
 _ADDRESS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("no_such_user", (
-        "user unknown", "unknown user", "no such user", "no such mailbox",
-        "no such recipient", "no such address", "no such account", "user not found",
-        "recipient not found", "recipient unknown", "unknown recipient", "unknown mailbox",
-        "mailbox not found", "mailbox does not exist", "mailbox unavailable",
-        "does not exist", "doesn't exist", "not exist", "address rejected: access denied",
-        "inactive email address", "invalid recipient", "invalid mailbox",
-        "not a valid mailbox", "no mailbox", "account does not exist", "addressee unknown",
-        "couldn't be found", "could not be found", "unrouteable address",
-        "not our customer", "unknown local", "no valid recipients", "user doesn't have",
-        "user does not have", "no longer available", "inexistant", "inconnu", "no existe",
-        "unbekannt", "sconosciuto", "onbekend",
-    )),
     ("no_such_domain", (
         "host unknown", "host not found", "domain not found", "no such domain",
         "domain name not found", "name or service not known", "unknown host",
         "does not accept mail", "null mx", "no mx record", "nxdomain", "invalid domain",
         "domain is not reachable", "name service error", "not accepting network messages",
+        "domain does not exist", "domain doesn't exist", "dns domain",
+    )),
+    ("no_such_user", (
+        "user unknown", "unknown user", "no such user", "no such mailbox",
+        "no such recipient", "no such address", "no such account", "user not found",
+        "recipient not found", "recipientnotfound", "recipient unknown", "unknown recipient",
+        "unknown mailbox", "mailbox not found", "mailbox does not exist", "does not exist",
+        "may not exist",
+        "doesn't exist", "address rejected: access denied", "inactive email address",
+        "invalid recipient", "not a valid mailbox", "no mailbox", "account does not exist",
+        "addressee unknown", "couldn't be found", "could not be found",
+        "unrouteable address", "not our customer", "unknown local", "no valid recipients",
+        "user doesn't have", "user does not have", "no longer available", "inexistant",
+        "inconnu", "no existe", "unbekannt", "sconosciuto", "onbekend",
     )),
     ("moved", (
-        "has moved", "address has changed", "no longer valid",
+        "has moved", "address has changed", "no longer valid", "user not local",
     )),
 )  # fmt: skip
+#: RFC 5321's stock texts, which servers send for an unknown user and for a mailbox they
+#: refuse for other reasons alike: they decide only when no other word or specific
+#: status code does ("550 5.2.1 Mailbox unavailable: account is locked" is disabled)
+_WEAK_ADDRESS_WORDS = ("mailbox unavailable", "invalid mailbox", "not exist")
 _OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("mailbox_full", (
+        "mailbox full", "mailbox is full", "mailbox size", "over quota", "overquota",
+        "quota exceeded", "exceeded storage", "exceeds quota", "exceed quota",
+        "out of storage", "insufficient storage", "insufficient system storage",
+        "folder is full", "inbox is full", "disk full", "not enough space",
+        "mailbox exceeds", "exceeded the local limit", "postfach voll", "boîte pleine",
+        "casella piena", "buzón lleno",
+    )),
     ("blocked", (
         "blocked", "blacklist", "black list", "blocklist", "block list", "denylist",
         "banned", "spamhaus", "dnsbl", "sorbs", "spamcop", "barracuda", "abuseat", "rbl",
@@ -850,15 +863,8 @@ _OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "rdns", "relay", "client host rejected", "sender rejected",
         "sender address rejected", "sender denied", "smtp server of your isp", "too many",
         "rate limit", "throttl", "not accepting", "weren't sent", "not allowed",
-        "prohibited", "refused",
-    )),
-    ("mailbox_full", (
-        "mailbox full", "mailbox is full", "mailbox size", "over quota", "overquota",
-        "quota exceeded", "exceeded storage", "exceeds quota", "exceed quota",
-        "out of storage", "insufficient storage", "insufficient system storage",
-        "folder is full", "inbox is full", "disk full", "not enough space",
-        "mailbox exceeds", "exceeded the local limit", "postfach voll", "boîte pleine",
-        "casella piena", "buzón lleno",
+        "prohibited", "refused", "rejected by the recipient domain", "denied",
+        "ptr resource", "bad dns", "rcpthosts", "limit for sending", "sending limit",
     )),
     ("disabled", (
         "disabled", "suspended", "inactive", "deactivated", "is not active",
@@ -898,11 +904,12 @@ def failure_cause(text: str, status: str) -> str:
 
     ``text``: the diagnostic (a DSN's ``Diagnostic-Code``) or the notice's words;
     ``status``: the enhanced status code, when a DSN gave one. Words about the address
-    first, then any other words, then the status code (the text's own before the given
-    one), else ``permanent``: a 5.x.x failure nothing explains stays hard, as RFC 3464
-    has it.
+    first, then any other words, then a specific status code (the text's own before the
+    given one), then RFC 5321's stock "mailbox unavailable", then the code's class, else
+    ``permanent``: a 5.x.x failure nothing explains stays hard, as RFC 3464 has it.
     """
-    low = caseless(text)
+    # runs of spaces (folded lines, padded columns) as one: "mailbox    unavailable"
+    low = " ".join(caseless(text).split())
     if low:
         for cause, words in _OUR_SIDE_WORDS:
             if any(w in low for w in words):
@@ -913,14 +920,16 @@ def failure_cause(text: str, status: str) -> str:
         for cause, words in _OTHER_WORDS:
             if any(w in low for w in words):
                 return cause
-    for code in (_first_status(text), status):
-        if code and code.startswith("5."):
-            found = _STATUS_CAUSES.get(code)
-            if found is None and code.startswith("5.1."):
-                found = "no_such_user"
-            if found is None:
-                found = _STATUS_CLASS_CAUSES.get(code.split(".")[1], "permanent")
-            return found
+    codes = [c for c in (_first_status(text), status) if c.startswith("5.")]
+    for code in codes:
+        if code in _STATUS_CAUSES:
+            return _STATUS_CAUSES[code]
+        if code.startswith("5.1."):
+            return "no_such_user"
+    if low and any(w in low for w in _WEAK_ADDRESS_WORDS):
+        return "no_such_user"
+    for code in codes:
+        return _STATUS_CLASS_CAUSES.get(code.split(".")[1], "permanent")
     return "permanent"
 
 
