@@ -234,3 +234,40 @@ def test_failure_cause_prefers_words_then_the_text_status_then_the_given_one() -
     assert failure_cause("", "5.9.9") == "permanent"
     assert failure_cause("", "") == "permanent"
     assert set(ADDRESS_CAUSES) <= set(CAUSE_TEXT)
+
+
+def notice(sender: str, subject: str, body: str) -> bytes:
+    """A bounce notice in words only (no DSN part, no status code), as Yandex, Mail.ru,
+    Japanese carriers and Chinese providers send them."""
+    return (
+        f"Return-Path: <>\nFrom: {sender}\nTo: bounces@shop.example.com\nSubject: {subject}\n"
+        "Auto-Submitted: auto-replied\nMessage-ID: <words-only@mx.example.net>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+        f"{body}\n\nReceived: from mta1.shop.example.com by mx.example.net\n"
+        "From: Shop News <news@shop.example.com>\nSubject: Spring sale\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "kind", "cause", "failed"),
+    [
+        ("mailer-daemon@yandex.ru", "Недоставленное сообщение",
+         "К сожалению, ваше письмо не может быть доставлено одному или нескольким "
+         "получателям:\n\nivan.p@yandex.ru\n    Почтовый ящик с таким адресом не существует.",
+         "hard", "no_such_user", "ivan.p@yandex.ru"),
+        ("MAILER-DAEMON@mx.example.ne.jp", "メール配信エラーのお知らせ",
+         "以下の宛先へのメール配信に失敗しました。\n\n宛先：hana.k@docomo.ne.jp\n\n"
+         "受信者の受信拒否設定により、メールの受け取りが拒否されました。",
+         "soft", "blocked", "hana.k@docomo.ne.jp"),
+        ("MAILER-DAEMON@mx.qq.example", "退信",
+         "很抱歉，您的邮件无法投递到以下地址：\n\nwang.li@qq.com\n收件人邮箱已满。",
+         "soft", "mailbox_full", "wang.li@qq.com"),
+    ],
+)  # fmt: skip
+def test_notices_in_words_only_are_read_in_russian_japanese_and_chinese(
+    sender: str, subject: str, body: str, kind: str, cause: str, failed: str
+) -> None:
+    result = classify(notice(sender, subject, body))
+    assert result.message_class is MessageClass.BOUNCE
+    assert (result.bounce_kind, result.bounce_cause) == (kind, cause)
+    assert result.addresses == (failed,)

@@ -63,7 +63,14 @@ _FAILURE_CUES = re.compile(
     r"error has occurred|error occurred|not a member|are not member|returned message|"
     r"message could not|delivery (?:problem|failure)|failed to deliver|malformed|"
     r"account (?:is|has been) disabled|temporary failure|is delayed|full mailbox|postponed|"
-    r"unzustellbar|inexistant|inconnu|no existe|sconosciuto|onbekend"
+    r"unzustellbar|inexistant|inconnu|no existe|sconosciuto|onbekend|"
+    # Russian, Japanese, Chinese and Korean notices that carry no code (Yandex, Mail.ru,
+    # Japanese carriers, QQ/163): "could not be delivered", "delivery failed", "does not
+    # exist", "mailbox full", "refused"
+    r"не может быть доставлено|не удалось доставить|не доставлено|не существует|"
+    r"переполнен|配信に失敗|配信できません|送信できません|届けることができません|宛先不明|"
+    r"存在しません|受信拒否|投递失败|无法投递|发送失败|退信|不存在|已满|배달되지|전송 실패|"
+    r"존재하지 않"
 )
 _SOFT_CUES = re.compile(
     r"will (?:be )?retr|still trying|temporar|delayed|has not yet been delivered|"
@@ -836,7 +843,8 @@ _ADDRESS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "addressee unknown", "couldn't be found", "could not be found",
         "unrouteable address", "not our customer", "unknown local", "no valid recipients",
         "user doesn't have", "user does not have", "no longer available", "inexistant",
-        "inconnu", "no existe", "unbekannt", "sconosciuto", "onbekend",
+        "inconnu", "no existe", "unbekannt", "sconosciuto", "onbekend", "не существует",
+        "宛先不明", "存在しません", "不存在", "존재하지 않",
     )),
     ("moved", (
         "has moved", "address has changed", "no longer valid", "user not local",
@@ -853,7 +861,7 @@ _OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "out of storage", "insufficient storage", "insufficient system storage",
         "folder is full", "inbox is full", "disk full", "not enough space",
         "mailbox exceeds", "exceeded the local limit", "postfach voll", "boîte pleine",
-        "casella piena", "buzón lleno",
+        "casella piena", "buzón lleno", "переполнен", "容量", "已满", "空间不足",
     )),
     ("blocked", (
         "blocked", "blacklist", "black list", "blocklist", "block list", "denylist",
@@ -865,6 +873,7 @@ _OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "rate limit", "throttl", "not accepting", "weren't sent", "not allowed",
         "prohibited", "refused", "rejected by the recipient domain", "denied",
         "ptr resource", "bad dns", "rcpthosts", "limit for sending", "sending limit",
+        "受信拒否", "迷惑メール", "拒绝", "垃圾邮件", "спам",
     )),
     ("disabled", (
         "disabled", "suspended", "inactive", "deactivated", "is not active",
