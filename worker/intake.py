@@ -233,6 +233,7 @@ class IntakeService:
         mids = [m for i in idx if (m := prepared[i].classification.message_id)]
         twins = q.first_by_message_ids(tx, mids)
         plans: dict[int, Plan] = {}
+        seconds: set[int] = set()  # a second copy of a message decided before (twin)
         ids: dict[int, int] = {}
         fresh: list[tuple[int, q.NewItem]] = []
         for i in idx:
@@ -243,6 +244,8 @@ class IntakeService:
                 results[i] = _result(was, new=False)
                 continue
             twin = twins.get(c.message_id) if c.message_id else None
+            if twin is not None:
+                seconds.add(i)
             p = Plan(Disposition.PROCESSED) if twin is not None else self._plan(item, c)
             plans[i] = p
             fields = _item_fields(item, prep, p, twin, now, p.disposition.value)
@@ -254,7 +257,7 @@ class IntakeService:
         ids.update(
             zip([i for i, _ in fresh], q.insert_items(tx, [n for _, n in fresh]), strict=True)
         )
-        bounced = self._soft_bounces(tx, items, prepared, plans, ids, now)
+        bounced = self._soft_bounces(tx, items, prepared, plans, ids, now, seconds)
         audits: list[AuditRow] = []
         reqs: list[NewRequest] = []
         owners: list[int] = []
@@ -295,6 +298,7 @@ class IntakeService:
         plans: dict[int, Plan],
         ids: dict[int, int],
         now: datetime,
+        seconds: set[int],
     ) -> dict[int, list[AuditRow]]:
         """A ``bounced`` audit event for each failed recipient of a soft bounce, under
         that recipient's own address hash: `optout log --address` then answers "why did
@@ -308,7 +312,7 @@ class IntakeService:
             c = prepared[i].classification
             if c.message_class is not MessageClass.BOUNCE or c.bounce_kind != "soft":
                 continue
-            if p.actions:
+            if p.actions or i in seconds:  # a second copy was counted with the first
                 continue
             bounce = SoftBounce(items[i].received_at, c.bounce_cause)
             for address in c.addresses:

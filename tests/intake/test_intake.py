@@ -112,6 +112,14 @@ def test_a_soft_bounce_is_in_the_log_under_the_recipients_address(
     assert e.detail["received_at"] == RECEIVED.isoformat()
 
 
+def test_a_soft_bounce_from_two_mailboxes_is_counted_once(intake: IntakeService) -> None:
+    intake.process("inbox", "2:1", m.DSN_FULL, RECEIVED)
+    twin = intake.process("second", "7:7", m.DSN_FULL, RECEIVED)
+    assert twin.new
+    events = intake.service.audit_log(address="gone.user@example.net")
+    assert [e.kind.value for e in events] == ["bounced"]
+
+
 def test_a_full_mailbox_never_becomes_a_hard_bounce_by_default(intake: IntakeService) -> None:
     for n in range(8):
         intake.process("inbox", f"3:{n}", _full(n), RECEIVED + timedelta(days=7 * n))
