@@ -64,13 +64,19 @@ class PrivacyIntent:
     hits: tuple[Hit, ...]
 
 
+#: letters that NFKD leaves whole, spelt as people write them on a keyboard without
+#: them: "wypisać" and "wypisac", "ønsker" and "onsker", "fraværende" and "fravaerende"
+#: are one word
+_SPELT = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i", "đ": "d", "ð": "d"})
+
+
 def fold(text: str) -> str:
     """Accent- and case-insensitive form used for all matching."""
     if text.isascii():  # NFKD and combining marks change nothing; casefold is lower
         return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    return " ".join(stripped.casefold().translate(_SPELT).split())
 
 
 def clean_subject(subject: str) -> str:
@@ -212,10 +218,12 @@ def _is_footer(line: str) -> bool:
     )
 
 
-#: the writer speaking of themselves (folded text), in the seven languages
+#: the writer speaking of themselves (folded text), in the languages read for intent
+#: ("min", "mit" and "mine" of the Nordic ones are left out: "2 min", "mit" in German)
 _FIRST_PERSON_RE = re.compile(
     r"(?<!\w)(?:i|i'm|i'd|i've|im|me|my|ich|mich|mir|mein|meine|je|j'|moi|mon|yo|quiero"
-    r"|eu|quero|meu|minha|io|voglio|ik|mij|mijn)(?!\w)"
+    r"|eu|quero|meu|minha|io|voglio|ik|mij|mijn|mi|mnie|moj|moja|moje|chce|jag|mig|jeg|meg"
+    r"|mne|muj|chci|mina|minut|minun|haluan)(?!\w)"
 )
 
 
@@ -253,17 +261,26 @@ _COMMANDS = frozenset(
         "take me off", "abmelden", "bitte abmelden", "melden sie mich ab", "afmelden",
         "meld mij af", "meld me af", "uitschrijven", "desabonnez-moi", "desinscrivez-moi",
         "darme de baja", "denme de baja", "me descadastrem", "me descadastre",
-        "cancellatemi", "disiscrivetemi", "rimuovetemi",
+        "cancellatemi", "disiscrivetemi", "rimuovetemi", "wypisz mnie", "wypiszcie mnie",
+        "usun mnie", "usuncie mnie", "avregistrera mig", "ta bort mig", "avanmal mig",
+        "afmeld mig", "frameld mig", "fjern mig", "meld meg av", "fjern meg", "avmeld meg",
+        "odhlaste me", "odhlaste mne", "poista minut", "poistakaa minut",
     }
 )  # fmt: skip
 _POLITE = re.compile(
     r"(?<!\w)(?:please|pls|now|thanks|thank you|bitte|danke|merci|por favor|gracias"
-    r"|obrigad[oa]|grazie|per favore|alstublieft|a\.u\.b\.)(?!\w)"
+    r"|obrigad[oa]|grazie|per favore|alstublieft|a\.u\.b\.|prosze|dziekuje|dzieki|tack"
+    r"|vanligen|tak|venligst|vennligst|takk|prosim|dekuji|kiitos|ole hyva)(?!\w)"
 )
 
 
 #: a word of every command: without one, no clause need be looked at
-_COMMAND_WORDS = frozenset(w for c in _COMMANDS for w in _WORD.findall(c) if w not in {"me", "mij"})
+_COMMAND_WORDS = frozenset(
+    w
+    for c in _COMMANDS
+    for w in _WORD.findall(c)
+    if w not in {"me", "mij", "mnie", "mig", "meg", "mne", "minut"}
+)
 
 
 def _command_sentences(text: str) -> list[Hit]:
