@@ -176,3 +176,35 @@ def test_a_calendar_clients_answer_is_machine_mail(
 def test_a_calendar_invitation_sent_to_us_is_no_calendar_answer() -> None:
     raw = _calendar_answer("Please unsubscribe me", "REQUEST", in_param=True)
     assert classify(raw).message_class is MessageClass.UNSUBSCRIBE
+
+
+def _robot(sender: str) -> bytes:
+    return (
+        f"From: Guest List <{sender}>\n"
+        "To: news@shop.example.com\n"
+        "Subject: Request to join jane@example.org's Guest List\n"
+        "Message-ID: <guest-1@filter.example.net>\n"
+        "Content-Type: text/plain\n\n"
+        "Hello, your message was waitlisted. Please add yourself to my Guest List so your\n"
+        "messages reach my Inbox. To stop receiving these, unsubscribe.\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["notify@guestlist.example.net", "alerts@bank.example.com", "verify@filter.example.net",
+     "autoreply@example.org", "auto-responder@example.org", "automated@example.org"],
+)  # fmt: skip
+def test_a_challenge_response_filter_or_alert_robot_is_no_opt_out(sender: str) -> None:
+    # no RFC 3834 header, "unsubscribe" in its own text: its sender is the robot
+    result = classify(_robot(sender))
+    assert result.message_class is MessageClass.AUTO_REPLY
+    assert not result.suppresses
+
+
+@pytest.mark.parametrize("sender", ["norman.mailer@example.org", "ann.robotham@example.org"])
+def test_a_person_whose_name_holds_a_robot_word_still_opts_out(sender: str) -> None:
+    # guard: system words are whole parts of the local part, and not surnames
+    raw = _robot(sender).replace(b"Guest List <", b"Reader <")
+    raw = raw.split(b"\n\n")[0] + b"\n\nPlease unsubscribe me.\n"
+    assert classify(raw).message_class is MessageClass.UNSUBSCRIBE

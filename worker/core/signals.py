@@ -121,12 +121,14 @@ def calendar_reply(msg: Message) -> str | None:
     return None
 
 
-#: local parts of addresses no person writes from: no-reply senders, notification
-#: robots, mailing-list software (Mailman's -owner, -request, -bounces, -confirm; Google
+#: local parts of addresses no person writes from: no-reply senders, notification and
+#: alert robots, autoresponders and challenge-response filters (Boxbe's notify@),
+#: mailing-list software (Mailman's -owner, -request, -bounces, -confirm; Google
 #: Groups' +owners; LISTSERV, Majordomo, Sympa) and mail systems
 _SYSTEM_LOCAL = re.compile(
     r"(?:^|[-_.+])(?:no-?reply|no_reply|do-?not-?reply|do_not_reply|donotreply"
-    r"|notifications?|mailer-daemon|postmaster|listserv|majordomo|mailman|sympa|owners?"
+    r"|notifications?|notify|alerts?|auto-?reply|auto-?responder|automated|verify"
+    r"|mailer-daemon|postmaster|listserv|majordomo|mailman|sympa|owners?"
     r"|request|bounces?|confirm|daemon)(?:$|[-_.+])",
     re.IGNORECASE,
 )
