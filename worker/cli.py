@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -67,7 +68,38 @@ def _err(message: str) -> None:
     click.echo(f"optout: {message}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: commands registered by the other cli_* modules, imported when one of them is asked
+#: for: `optout check` does not load the classifier, the IMAP source or the importer.
+#: tests/cli/test_lazy_commands.py holds this table to what the modules register.
+LAZY_COMMANDS = {
+    "import": "worker.cli_data",
+    "export": "worker.cli_data",
+    "classify": "worker.cli_intake",
+    "review": "worker.cli_intake",
+    "privacy": "worker.cli_intake",
+    "poll": "worker.cli_intake",
+    "headers": "worker.cli_links",
+    "keys": "worker.cli_links",
+    "status": "worker.cli_ops",
+    "forget": "worker.cli_ops",
+    "outbox": "worker.cli_ops",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            importlib.import_module(LAZY_COMMANDS[cmd_name])  # registers its commands
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="optout")
 def cli() -> None:
     """optout: record, check and prove email opt-outs.
@@ -362,10 +394,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     sys.exit(code if isinstance(code, int) else 0)
 
-
-from worker import cli_data, cli_intake, cli_links, cli_ops  # noqa: E402  (they register commands)
-
-COMMAND_MODULES = (cli_data, cli_intake, cli_links, cli_ops)
 
 if __name__ == "__main__":
     # `python -m worker.cli` runs this file as __main__, a second copy of the module;

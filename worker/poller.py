@@ -372,11 +372,11 @@ def classifier_pool(app: App, only: str | None = None) -> ClassifierPool:
     """The pool every mailbox poller of this process shares (``[intake] workers``),
     started at once (see :meth:`ClassifierPool.start`); none without a mailbox source."""
     workers = app.settings.intake.workers if mailbox_entries(app.settings, only) else 0
+    policy = app.intake.policy  # built on first use (see App): before the freeze
     # Everything imported and built so far lives as long as the process: frozen, the
     # collector stops walking it on every full collection (10-20 % of a commit's CPU
     # here) and the forked workers keep sharing its pages instead of copying them.
     gc.freeze()
-    policy = app.intake.policy
     return ClassifierPool(workers, max_bytes=policy.max_bytes, ours=policy.ours).start()
 
 
