@@ -71,7 +71,7 @@ ONE_WORD = [
     ("Afmeld", "da"),
     ("Avmeld", "no"),
     ("Odhlásit", "cs"),
-    ("Peruuta tilaus", "fi"),
+    ("Poistakaa minut", "fi"),
 ]
 
 

@@ -231,8 +231,10 @@ def _reference_find(text: str, where: str, *, strong_only: bool) -> list[intent.
     for table, strong in tables:
         for rx, phrase, lang in table:
             for match in rx.finditer(text):
-                if intent._negated(text, match.start()) or (
-                    strong_only and intent._in_question(text, match)
+                if (
+                    intent._negated(text, match.start())
+                    or intent._NEGATED_AFTER.match(text, match.end())
+                    or (strong_only and intent._in_question(text, match))
                 ):
                     continue
                 found.append(intent.Hit(phrase, lang, where, strong))

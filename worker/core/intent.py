@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from worker.core.phrases import (
     FOOTER_CUES,
+    GENERIC_KEYWORDS,
+    GERMAN_TYPED,
     KEYWORDS,
     LAW_REFERENCES,
     NEGATIONS,
@@ -105,13 +107,29 @@ def _alternation(words: tuple[str, ...]) -> str:
     return "(?:" + "|".join(_behind(w) + re.escape(w[1:]) for w in words) + ")"
 
 
-_KEYWORD_RES = [(_compile(p), p, lang) for lang, ps in KEYWORDS.items() for p in ps]
-_STRONG_RES = [(_compile(p), p, lang) for lang, ps in STRONG_PHRASES.items() for p in ps]
+def _spellings(phrases: tuple[str, ...], lang: str) -> list[str]:
+    """``phrases``, and for German each again with its umlauts typed as ae, oe, ue
+    ("loeschen sie meine", "ich moechte mich abmelden") where that changes a word."""
+    out = list(phrases)
+    if lang == "de":
+        for phrase in phrases:
+            typed = " ".join(GERMAN_TYPED.get(word, word) for word in phrase.split(" "))
+            if typed != phrase and typed not in out:
+                out.append(typed)
+    return out
+
+
+_KEYWORD_RES = [
+    (_compile(p), p, lang) for lang, ps in KEYWORDS.items() for p in _spellings(ps, lang)
+]
+_STRONG_RES = [
+    (_compile(p), p, lang) for lang, ps in STRONG_PHRASES.items() for p in _spellings(ps, lang)
+]
 _PRIVACY_RES = [
     (_compile(p), p, lang, kind)
     for kind, by_lang in PRIVACY_PHRASES.items()
     for lang, ps in by_lang.items()
-    for p in ps
+    for p in _spellings(ps, lang)
 ]
 
 
@@ -223,7 +241,7 @@ def _is_footer(line: str) -> bool:
 _FIRST_PERSON_RE = re.compile(
     r"(?<!\w)(?:i|i'm|i'd|i've|im|me|my|ich|mich|mir|mein|meine|je|j'|moi|mon|yo|quiero"
     r"|eu|quero|meu|minha|io|voglio|ik|mij|mijn|mi|mnie|moj|moja|moje|chce|jag|mig|jeg|meg"
-    r"|mne|muj|chci|mina|minut|minun|haluan)(?!\w)"
+    r"|mne|muj|chci|mina|minut|minun|haluan|prosze|prosim|chcialbym|chcialabym)(?!\w)"
 )
 
 
@@ -240,7 +258,18 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
         if words <= _SHORT_WORDS and "?" not in body_text:
             hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
     elif subj and "?" not in subj and len(_word_list(subj)) <= _SHORT_SUBJECT:
-        hits.extend(_find(subj, "subject", strong_only=False))
+        found = _find(subj, "subject", strong_only=False)
+        said = _before_signoff(body_text)
+        asks = "?" in said
+        if asks or len(_word_list(said)) > _SHORT_WORDS:
+            # a keyword of a short subject speaks for a writer who said little else.
+            # Over a question it may be the question's topic ("Abmeldung" over "it
+            # worked; will my husband still get it?"): only an explicit phrase decides.
+            # Over a longer text a word that names unsubscribing still does ("Subject:
+            # Unsubscribe" over "I've had enough of your mailing list"), a generic verb
+            # no longer ("STOP the price increase!", "Cancel" over an order number)
+            found = [h for h in found if h.strong or not (asks or h.phrase in GENERIC_KEYWORDS)]
+        hits.extend(found)
     elif subj:
         hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
     if 0 < words <= _SHORT_WORDS:
@@ -250,6 +279,25 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
         if not hits:
             hits.extend(_command_sentences(body_text))
     return hits
+
+
+#: the greeting a signature block starts with (folded): what follows is the writer's
+#: name, title and company, not what they say
+_SIGNOFF = re.compile(
+    r"(?<!\w)(?:mit freundlichen grussen|freundliche grusse|viele grusse|beste grusse"
+    r"|best regards|kind regards|warm regards|regards|best wishes|sincerely|yours truly"
+    r"|met vriendelijke groet(?:en)?|vriendelijke groet|cordialement|bien cordialement"
+    r"|salutations|saludos cordiales|atentamente|un saludo|cumprimentos|atenciosamente"
+    r"|cordiali saluti|distinti saluti|pozdrawiam|z powazaniem|med vanlig halsning"
+    r"|vanliga halsningar|med venlig hilsen|venlig hilsen|med vennlig hilsen|vennlig hilsen"
+    r"|s pozdravem|ystavallisin terveisin|terveisin)(?!\w)"
+)
+
+
+def _before_signoff(text: str) -> str:
+    """``text`` up to its sign-off ("Mit freundlichen Grüßen", "Kind regards"…)."""
+    found = _SIGNOFF.search(text)
+    return text[: found.start()] if found else text
 
 
 #: a sentence of a longer mail that is one of these, alone (politeness aside), is a
@@ -304,7 +352,11 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
         for position in _candidates(index, _words(text)):
             rx, phrase, lang = table[position]
             for match in rx.finditer(text):
-                if _negated(text, match.start()) or (strong_only and _in_question(text, match)):
+                if (
+                    _negated(text, match.start())
+                    or _NEGATED_AFTER.match(text, match.end())
+                    or (strong_only and _in_question(text, match))
+                ):
                     continue
                 found.append(Hit(phrase, lang, where, strong))
                 break
@@ -322,6 +374,9 @@ def _negated(text: str, start: int) -> bool:
 
 
 _CLAUSE_END = re.compile(r"[,.;:!?\n]")
+#: Swedish, Danish and Norwegian put "not" after the verb: "avregistrera mig inte!"
+#: ("do not unsubscribe me"), "afmeld mig ikke"
+_NEGATED_AFTER = re.compile(r"\s+(?:(?:mig|meg|oss|os)\s+)?(?:inte|ikke|ej)(?!\w)")
 
 
 def _in_question(text: str, match: re.Match[str]) -> bool:

@@ -133,12 +133,13 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
         "zrusit odber",
         "vyradte me",
     ),
+    # Finnish "tilaus" is an order as much as a subscription: only the newsletter's
     "fi": (
-        "peru tilaus",
-        "peruuta tilaus",
         "poista minut",
-        "tilauksen peruutus",
-        "peruutan tilauksen",
+        "poistakaa minut",
+        "peru uutiskirje",
+        "peruuta uutiskirje",
+        "uutiskirjeen peruutus",
     ),
 }
 
@@ -196,6 +197,11 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "unsubscrib",
         "stop emailing",
         "stop sending emails",
+        "remove this address",
+        "remove this email",
+        "remove this e-mail",
+        "delete this address",
+        "delete this email",
     ),
     "es": (
         "darme de baja",
@@ -224,6 +230,13 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "eliminen nuestra direccion",
         "borren nuestra direccion",
         "quiten nuestra direccion",
+        "eliminen mi correo",
+        "eliminen mi email",
+        "eliminen mi direccion",
+        "borren mi correo",
+        "quiten mi correo",
+        "eliminar mi correo",
+        "eliminar mi direccion",
     ),
     "fr": (
         "me desabonner",
@@ -247,6 +260,13 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "retirer notre adresse",
         "supprimer notre adresse",
         "retirez notre adresse",
+        "etre retire de votre liste",
+        "etre retiree de votre liste",
+        "me retirer de votre liste",
+        "me retirer de la liste",
+        "supprimer mon adresse",
+        "supprimez mon adresse",
+        "retirez mon adresse",
     ),
     "de": (
         "bitte abmelden",
@@ -304,6 +324,10 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "me tirem da lista",
         "removam o nosso endereco",
         "retirem o nosso endereco",
+        "removam o meu",
+        "retirem o meu",
+        "que me removam",
+        "removam-me",
     ),
     "it": (
         "disiscrivermi",
@@ -346,6 +370,17 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "uit te schrijven",
         "haal mij van",
         "haal me van",
+        "mij uitschrijven",
+        "me uitschrijven",
+        "mij afmelden",
+        "me afmelden",
+        "haal mijn adres",
+        "haal mijn e-mailadres",
+        "haal mijn emailadres",
+        "mij van jullie lijst",
+        "mij van uw lijst",
+        "me van jullie lijst",
+        "me van uw lijst",
         "ons e-mailadres verwijderen",
         "ons emailadres verwijderen",
         "verwijder ons e-mailadres",
@@ -382,6 +417,12 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "wypisanie z newslettera",
         "wypisac mnie",
         "usunac mnie z",
+        "prosze o usuniecie mojego",
+        "usuniecie mojego maila",
+        "usuniecie mojego adresu",
+        "z listy mailingowej",
+        "usuncie moj adres",
+        "usuncie moj mail",
     ),
     "sv": (
         "avregistrera mig",
@@ -473,6 +514,14 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "prestante mi posilat",
         "prestante posilat",
         "neposilejte mi",
+        "nechci od vas dostavat",
+        "nechci dalsi e-maily",
+        "nechci dalsi emaily",
+        "prosim o vyrazeni",
+        "vyrazeni z mailing",
+        "odstraneni z mailing",
+        "z mailing listu",
+        "z mailingoveho seznamu",
     ),
     "fi": (
         "poista minut",
@@ -485,14 +534,44 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "lopettakaa lahettaminen",
         "lopettakaa viestien lahettaminen",
         "alkaa lahettako",
-        "haluan perua tilauksen",
-        "haluan peruuttaa tilauksen",
-        "peruuttakaa tilaukseni",
-        "peruuta tilaukseni",
-        "perukaa tilaukseni",
+        "haluan perua uutiskirjeen",
+        "haluan peruuttaa uutiskirjeen",
+        "peruuttakaa uutiskirjeen",
+        "peruuta uutiskirjeen",
+        "perukaa uutiskirjeen",
         "poistakaa minut postituslistalta",
         "poista minut listalta",
     ),
+}
+
+#: keywords that name other things than our mail as readily ("stop" a price rise,
+#: "cancel" an order, "dar de baja" a card, "abbestellen" a catalogue): in a subject over
+#: a longer text they decide nothing (see intent.unsubscribe_hits)
+GENERIC_KEYWORDS: frozenset[str] = frozenset(
+    {
+        "stop", "remove", "cancel", "leave", "no more", "baja", "dar de baja", "eliminar",
+        "borrar", "arret", "arreter", "sair", "remover", "cancellazione", "abbestellen",
+        "rezygnacja", "rezygnuje",
+    }
+)  # fmt: skip
+
+#: German words of the tables (folded: "möchte" is "mochte") as they are typed on a
+#: keyboard without umlauts ("moechte"): the tables' German phrases match both ways
+GERMAN_TYPED: dict[str, str] = {
+    "mochte": "moechte",
+    "hort": "hoert",
+    "horen": "hoeren",
+    "loschen": "loeschen",
+    "loschung": "loeschung",
+    "uber": "ueber",
+    "fur": "fuer",
+    "zukunftig": "zukuenftig",
+    "kunftig": "kuenftig",
+    "wurde": "wuerde",
+    "mussen": "muessen",
+    "konnen": "koennen",
+    "zuruck": "zurueck",
+    "gemass": "gemaess",
 }
 
 #: a line with a keyword and one of these is a footer telling how to unsubscribe

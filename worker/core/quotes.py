@@ -21,21 +21,34 @@ from worker.core.message import caseless_once
 #: preposition ("On", "Am", "Le", ...), the only kind that is looked for across two lines
 _PREFIXED_ATTRIBUTION = re.compile(
     r"""^\s*(?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
-          (?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
-             het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|написал|написав)
-          \s*:?\s*$""",
+          (?:(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
+             het\s+volgende\s+geschreven|skrev|napsal|napisa[łl](?:\(a\))?|a\s+scris|kirjoitti|
+             yazd[ıi]|написал|написав)
+          \s*:?
+          | (?:wrote|schrieb|schreef|skrev)\s+.{0,200}?
+            [<(\[]\s*[^\s<>()\[\]]+@[^\s<>()\[\]]+\s*[>)\]]\)?\s*:)\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 _ATTRIBUTION = re.compile(
     r"""^\s*(?:
         (?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
           (?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
-             het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|написал|написав)
+             het\s+volgende\s+geschreven|skrev|napsal|napisa[łl](?:\(a\))?|a\s+scris|kirjoitti|
+             yazd[ıi]|написал|написав)
           \s*:?
       | .{0,200}?(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|schreef|skrev|
-             napisa[łl]|написал|написав)\s*:
+             napisa[łl](?:\(a\))?|napsal|kirjoitti|yazd[ıi]|написал|написав)\s*:
+        # the verb before the name, as Gmail writes German, Dutch and the Nordic ones:
+        # "Am Mo., 23. Nov. 2026 um 09:00 Uhr schrieb Example News <news@example.com>:"
+      | .{0,200}?(?:wrote|schrieb|schreef|skrev)\s+.{0,200}?
+          [<(\[][^\s<>()\[\]]+@[^\s<>()\[\]]+[>)\]]\)?\s*:
       )\s*$""",
     re.IGNORECASE | re.VERBOSE,
+)
+
+#: Japanese Gmail writes no verb: "2026年11月23日(月) 9:00 Example News <news@example.com>:"
+_DATED_ATTRIBUTION = re.compile(
+    r"^\s*\d{4}年\d{1,2}月\d{1,2}日.{0,200}?[<(（][^\s<>()（）]+@[^\s<>()（）]+[>)）]\s*[:：]\s*$"
 )
 
 _SEPARATOR = re.compile(
@@ -56,7 +69,8 @@ _RULER = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
 #: and this linear search is much cheaper than the attribution pattern's lazy scan
 _VERB = re.compile(
     r"""wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
-        het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|написал|написав""",
+        het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|kirjoitti|yazd[ıi]|
+        написал|написав""",
     re.IGNORECASE | re.VERBOSE,
 )
 #: the same, for lower-cased ASCII text: no pattern character other than ASCII can match
@@ -159,6 +173,8 @@ def _is_attribution(line: str, following: str) -> bool:
     if joined.isascii():
         if not _VERB_ASCII.search(joined.lower()):
             return False
+    elif "年" in line and _DATED_ATTRIBUTION.match(line):
+        return True
     elif not _may_hold_verb(joined) or not _VERB.search(joined):
         return False
     if _ATTRIBUTION.match(line):
@@ -172,7 +188,7 @@ def _is_attribution(line: str, following: str) -> bool:
 #: a plain ASCII part of every verb of _VERB but the Russian and Ukrainian ones, lower-case
 _VERB_CORES = (
     "wrote", "schrieb", "crit", "escribi", "escreveu", "scritto", "scrisse", "schreef",
-    "geschreven", "skrev", "napsal", "napisa", "scris",
+    "geschreven", "skrev", "napsal", "napisa", "scris", "kirjoitti", "yazd",
 )  # fmt: skip
 #: every letter case-insensitively equal to one of "написал"/"написав" is in these blocks
 _CYRILLIC = re.compile("[\u0400-\u04ff\u1c80-\u1c8f]")
