@@ -295,7 +295,7 @@ def _is_echo(lowered: str) -> bool:
     if _REPLY_PREFIX.match(lowered):
         return True
     start = lowered.lstrip()
-    return any(start.startswith(phrase) for phrase in AUTO_REPLY_SUBJECTS)
+    return start.startswith(AUTO_REPLY_SUBJECTS)
 
 
 def dsn_recipients(text: str) -> list[DsnRecipient]:

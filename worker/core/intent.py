@@ -259,7 +259,7 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
             hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
     elif subj and "?" not in subj and len(_word_list(subj)) <= _SHORT_SUBJECT:
         found = _find(subj, "subject", strong_only=False)
-        said = _before_signoff(body_text)
+        said = _before_signoff(body_text) if found else ""
         asks = "?" in said
         if asks or len(_word_list(said)) > _SHORT_WORDS:
             # a keyword of a short subject speaks for a writer who said little else.
