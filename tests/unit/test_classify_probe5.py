@@ -132,3 +132,50 @@ def test_requests_worded_as_the_probe_found_them(body: str, charset: str) -> Non
     result = classify(mail(body, charset=charset))
     assert result.message_class is MessageClass.UNSUBSCRIBE
     assert result.addresses == ("reader@example.eu",)
+
+
+# A sixth probe, written blind to the fifth and to the code (130 replies, 2026-12-05):
+# 53 of 58 opt-outs applied and 5 of 52 other messages suppressing their sender; of the
+# 5, three asked to stop SMS or a paper catalogue in another language than English and
+# one reported that an earlier opt-out worked. Texts here are written for these tests.
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "charset"),
+    [
+        ("Re: Newsletter", "Dzień dobry, proszę nie wysyłać mi SMS-ów z promocjami. "
+                           "E-maile mogą zostać.", "windows-1250"),
+        ("STOPP SMS", "Hei, slutt å sende SMS til meg. Nyhetsbrevet på e-post er greit.",
+         "utf-8"),
+        ("Re: Newsletter", "Buongiorno, non mandatemi più il catalogo cartaceo, grazie.",
+         "iso-8859-1"),
+        ("Katalog", "Bitte schicken Sie mir keinen gedruckten Katalog mehr.", "utf-8"),
+    ],
+)  # fmt: skip
+def test_a_request_to_stop_another_channel_is_no_opt_out_in_any_language(
+    subject: str, body: str, charset: str
+) -> None:
+    result = classify(mail(body, subject=subject, charset=charset))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bitte keine SMS mehr, und auch keine Mails mehr.",  # both: the mail too
+        "Proszę nie wysyłać mi SMS-ów ani e-maili.",
+    ],
+)
+def test_a_request_naming_mail_beside_another_channel_is_still_an_opt_out(body: str) -> None:
+    assert classify(mail(body)).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_a_report_that_no_more_mail_arrives_is_no_request() -> None:
+    body = (
+        "Hallo, vielen Dank, die Abmeldung über den Link hat geklappt und ich bekomme seit "
+        "Montag keine Mails mehr. Schöne Grüße"
+    )
+    assert classify(mail(body, subject="Re: Ihre Abmeldung")).message_class is not (
+        MessageClass.UNSUBSCRIBE
+    )
+    assert classify(mail("Keine Mails mehr, bitte!")).message_class is MessageClass.UNSUBSCRIBE

@@ -234,6 +234,7 @@ def _reference_find(text: str, where: str, *, strong_only: bool) -> list[intent.
                 if (
                     intent._negated(text, match.start())
                     or intent._NEGATED_AFTER.match(text, match.end())
+                    or (phrase in intent._STATES and intent._reported(text, match.start()))
                     or (strong_only and intent._in_question(text, match))
                 ):
                     continue

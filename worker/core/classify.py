@@ -19,7 +19,14 @@ from email.message import EmailMessage, Message
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
 from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
-from worker.core.intent import intent_text, on_behalf, privacy_intent, unsubscribe_hits
+from worker.core.intent import (
+    channel_subject,
+    intent_text,
+    on_behalf,
+    other_channel,
+    privacy_intent,
+    unsubscribe_hits,
+)
 from worker.core.message import (
     addresses_in,
     caseless,
@@ -378,12 +385,14 @@ def _privacy(ctx: _Context) -> Classification | None:
 def _unsubscribe(ctx: _Context) -> Classification | None:
     text = ctx.intent
     hits = unsubscribe_hits(ctx.subject, text)
-    if hits and (other := _not_email(text)) is not None:
+    if hits and (other := _not_email(text) or other_channel(ctx.subject, text)) is not None:
         thing, rest = other
-        # "please stop sending the paper invoice to our old office": a request to stop
-        # something, but not mail from our lists; a person reads it, unless the rest of
-        # the message asks to stop the mail too
-        hits = unsubscribe_hits(ctx.subject, rest)
+        # "please stop sending the paper invoice to our old office", "STOPP SMS", "non
+        # mandatemi più il catalogo cartaceo": a request to stop something, but not mail
+        # from our lists; a person reads it, unless the rest of the message asks to stop
+        # the mail too
+        subject = "" if channel_subject(ctx.subject) else ctx.subject
+        hits = unsubscribe_hits(subject, rest)
         if not hits:
             why = f'asks to stop something else than e-mail: "{thing}"'
             return Classification(MessageClass.OTHER, 0.6, (why,))

@@ -281,6 +281,47 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
     return hits
 
 
+#: channels that are not our e-mail, in the languages read (folded): SMS, messengers,
+#: paper (catalogues, brochures, letters), calls
+_CHANNEL = re.compile(
+    r"(?<!\w)(sms(?:-\w+)?|whatsapp|text messages|catalog\w*|katalog\w*|cartace\w*|papier\w*"
+    r"|papel|paper|printed|gedruckt\w*|imprime\w*|impres\w*|brochure\w*|prospekt\w*"
+    r"|flyer\w*|folder\w*|anrufe\w*|llamadas|chiamate|telefonate|phone calls)(?!\w)"
+)
+#: words for our e-mail and its list: a sentence holding one is about the mail
+_MAIL_WORD = re.compile(
+    r"(?<!\w)(?:e-?mails?\w*|mails?|newsletter\w*|nieuwsbrie\w*|boletin\w*|correos?"
+    r"|nyhetsbrev\w*|nyhedsbrev\w*|uutiskirje\w*|zpravodaj\w*|list|lists|liste|lista"
+    r"|listy|lijst|seznam\w*|spam)(?!\w)"
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def channel_subject(subject: str) -> bool:
+    """The subject names another channel than e-mail and no mail ("STOPP SMS")."""
+    folded = fold(subject)
+    return bool(_CHANNEL.search(folded)) and not _MAIL_WORD.search(folded)
+
+
+def other_channel(subject: str, text: str) -> tuple[str, str] | None:
+    """The first channel other than e-mail that a sentence of ``text`` (folded) names
+    without naming mail, and ``text`` without those sentences; None when there is none
+    (and the subject names none either). In every language read: "proszę nie wysyłać
+    SMS-ów", "non mandatemi più il catalogo cartaceo", "slutt å sende SMS"."""
+    found: str | None = None
+    kept: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        match = _CHANNEL.search(sentence)
+        if match and not _MAIL_WORD.search(sentence):
+            found = found or match.group(1)
+            continue
+        kept.append(sentence)
+    if found is None and channel_subject(subject):
+        match = _CHANNEL.search(fold(subject))
+        found = match.group(1) if match else None
+    return (found, " ".join(kept)) if found is not None else None
+
+
 #: the greeting a signature block starts with (folded): what follows is the writer's
 #: name, title and company, not what they say
 _SIGNOFF = re.compile(
@@ -355,6 +396,7 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
                 if (
                     _negated(text, match.start())
                     or _NEGATED_AFTER.match(text, match.end())
+                    or (phrase in _STATES and _reported(text, match.start()))
                     or (strong_only and _in_question(text, match))
                 ):
                     continue
@@ -374,6 +416,28 @@ def _negated(text: str, start: int) -> bool:
 
 
 _CLAUSE_END = re.compile(r"[,.;:!?\n]")
+#: phrases that name a state as readily as they ask for it: "Keine Mails mehr!" asks,
+#: "ich bekomme keine Mails mehr, danke" reports that an opt-out worked
+_STATES = frozenset(
+    {
+        "no more emails", "no more e-mails", "keine e-mails mehr", "keine emails mehr",
+        "keine mails mehr", "keine newsletter mehr", "keine werbung mehr", "geen e-mails meer",
+        "geen mails meer", "geen nieuwsbrieven meer", "geen nieuwsbrief meer",
+    }
+)  # fmt: skip
+#: receiving, said of oneself, before such a phrase in its clause
+_RECEIVE = re.compile(
+    r"(?<!\w)(?:get|getting|receive|receiving|bekomme|erhalte|kriege|bekam|erhielt|krijg"
+    r"|ontvang)(?!\w)"
+)
+
+
+def _reported(text: str, start: int) -> bool:
+    """A receiving verb among the five words before the phrase, within its clause."""
+    clause = _CLAUSE_END.split(text[max(0, start - 60) : start])[-1]
+    return bool(_RECEIVE.search(" ".join(clause.split()[-5:])))
+
+
 #: Swedish, Danish and Norwegian put "not" after the verb: "avregistrera mig inte!"
 #: ("do not unsubscribe me"), "afmeld mig ikke"
 _NEGATED_AFTER = re.compile(r"\s+(?:(?:mig|meg|oss|os)\s+)?(?:inte|ikke|ej)(?!\w)")
