@@ -179,3 +179,14 @@ def test_a_report_that_no_more_mail_arrives_is_no_request() -> None:
         MessageClass.UNSUBSCRIBE
     )
     assert classify(mail("Keine Mails mehr, bitte!")).message_class is MessageClass.UNSUBSCRIBE
+
+
+def test_an_order_cancelled_by_mail_to_the_unsubscribe_address_is_no_opt_out() -> None:
+    raw = mail("Ik wil mijn bestelling 50213 annuleren. Graag een bevestiging.", "Annuleren")
+    raw = raw.replace(b"To: news@example.com", b"To: unsubscribe@example.com")
+    assert classify(raw).message_class is not MessageClass.UNSUBSCRIBE
+    # guard: the short statement that is the mailto request itself still is one
+    raw = mail("Dit is mijn adres.", "Annuleren").replace(
+        b"To: news@example.com", b"To: unsubscribe@example.com"
+    )
+    assert classify(raw).message_class is MessageClass.UNSUBSCRIBE

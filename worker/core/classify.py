@@ -404,6 +404,7 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
         and sent_to_unsubscribe_address(ctx.msg)
         and _short_statement(text)
         and _short_statement(ctx.body)
+        and not _ORDER_TALK.search(text)
     ):
         evidence.append("sent to the unsubscribe address with no other request")
     if not evidence:
@@ -467,6 +468,15 @@ def _other(ctx: _Context) -> Classification:
     return Classification(
         MessageClass.OTHER, 0.5, evidence, on_behalf=behalf.relation if behalf else None
     )
+
+
+#: an order, an invoice or its number (folded text): "Ik wil mijn bestelling 50213
+#: annuleren" sent to the unsubscribe address cancels an order, not the mail
+_ORDER_TALK = re.compile(
+    r"\d{4,}|(?<!\w)(?:orders?|bestelling\w*|bestellung\w*|commandes?|pedidos?|ordine"
+    r"|encomenda\w*|zamowieni\w*|objednavk\w*|invoices?|rechnung\w*|factura\w*|facture\w*"
+    r"|fattur\w*|fatura\w*|factuur\w*)(?!\w)"
+)
 
 
 def _short_statement(text: str) -> bool:
