@@ -222,6 +222,12 @@ def test_rewritten_phrase_patterns_match_as_the_plain_ones() -> None:
             ]
 
 
+def test_footer_cues_found_through_the_word_index_as_by_the_alternation() -> None:
+    for text in _texts():
+        for line in text.split(". "):
+            assert intent._footer_cue(line) == bool(intent._FOOTER_RE.search(line))
+
+
 def _reference_find(text: str, where: str, *, strong_only: bool) -> list[intent.Hit]:
     """``intent._find`` before the word index: every phrase's pattern, in order."""
     found: list[intent.Hit] = []

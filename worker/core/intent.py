@@ -207,6 +207,9 @@ _PRIVACY_TOPIC_RE = re.compile(
     r"|privacyverzoek)"
 )
 _FOOTER_RE = re.compile(_alternation(FOOTER_CUES) + r"(?!\w)")
+#: the cues one by one, found through their words (see _footer_cue)
+_FOOTER_RES = [re.compile(_alternation((cue,)) + r"(?!\w)") for cue in FOOTER_CUES]
+_FOOTER_INDEX = _phrase_index(list(FOOTER_CUES))
 _NEGATION_RE = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
 #: any keyword at all: one pass instead of one per keyword (only "is there one" is asked)
 _ANY_KEYWORD_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEYWORD_RES))
@@ -230,10 +233,18 @@ def _is_footer(line: str) -> bool:
     the first person: "I would like to unsubscribe", "I clicked the link three times,
     remove me" and "Ich möchte mich hier abmelden" are the writer's own words."""
     return (
-        bool(_FOOTER_RE.search(line))
+        _footer_cue(line)
         and bool(_ANY_KEYWORD_RE.search(line))
         and not _FIRST_PERSON_RE.search(line)
     )
+
+
+def _footer_cue(line: str) -> bool:
+    """``_FOOTER_RE.search(line)``, through the word index: a cue can only match where
+    all its words are words of the line, and most lines hold none. One alternation of
+    some sixty cues, tried at every offset of every line, cost 8 µs a line."""
+    words = frozenset(_WORD.findall(line))
+    return any(_FOOTER_RES[i].search(line) for i in _candidates(_FOOTER_INDEX, words))
 
 
 #: the writer speaking of themselves (folded text), in the languages read for intent
