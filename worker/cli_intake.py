@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from worker.classifier import ClassifierPool
-from worker.cli import _console, _open, _print_json, cli, config_option, local
+from worker.cli import _console, _open, _print_json, built_for_good, cli, config_option, local
 from worker.core.classify import Classification, classify
 from worker.core.message import all_text, header, parse_bytes
 from worker.errors import OptoutError, UserError
@@ -250,7 +250,8 @@ def poll(source_name: str | None, as_json: bool, config_file: str | None) -> Non
     """One intake pass over all (or one) sources, then exit."""
     app = _open(config_file)
     entries = mailbox_entries(app.settings, source_name)
-    pool = classifier_pool(app, source_name)  # forked before any thread exists
+    with built_for_good():  # start-up: intake's modules are imported on first use (see App)
+        pool = classifier_pool(app, source_name)  # forked before any thread exists
     try:
         results, failures = asyncio.run(_poll_all(app, entries, pool))
     finally:

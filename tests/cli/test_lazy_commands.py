@@ -69,3 +69,31 @@ def test_a_command_loads_only_what_it_needs(
         assert name in modules
     for name in absent:
         assert name not in modules
+
+
+def _gc_after(code: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)  # fmt: skip
+    return out.stdout.split()
+
+
+def test_the_start_up_pause_leaves_the_collector_on_and_the_imports_frozen() -> None:
+    # a pause that forgot to restore would leave every command (and a test run that
+    # imports the CLI) without cyclic collection
+    code = (
+        "import gc, worker.cli as c\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10000)\n"
+        "with c.built_for_good():\n"
+        "    inside = gc.isenabled()\n"
+        "print(inside, gc.isenabled())\n"
+    )
+    assert _gc_after(code) == ["True", "True", "False", "True"]
+
+
+def test_the_start_up_pause_leaves_a_collector_that_was_off_off() -> None:
+    code = (
+        "import gc\ngc.disable()\nimport worker.cli as c\n"
+        "with c.built_for_good():\n    pass\n"
+        "print(gc.isenabled())\n"
+    )
+    assert _gc_after(code) == ["False"]
