@@ -37,13 +37,18 @@ class App:
 
         metrics = Metrics()
         metrics.attach_store(self.store)
+        if "mailer" in self.__dict__:  # a mailer built before counts from now on
+            self.mailer.metrics = metrics
         return metrics
 
     @cached_property
     def mailer(self) -> Mailer:
         from worker.mailer import Mailer
 
-        return Mailer(self.settings, self.service, metrics=self.metrics)
+        # the metrics only if something made them (the daemon's HTTP server and jobs, see
+        # above): a one-shot command has no one to report to, and `optout poll` started
+        # 40 ms sooner without prometheus_client and the http.server it imports
+        return Mailer(self.settings, self.service, metrics=self.__dict__.get("metrics"))
 
     @cached_property
     def intake(self) -> IntakeService:

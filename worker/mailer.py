@@ -12,6 +12,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -22,10 +23,12 @@ from worker.core.model import AuditKind, Reason, RequestView
 from worker.mail.compose import AlertItem, alert, confirmation, may_confirm, pick_language
 from worker.mail.headers import MAIL_POLICY
 from worker.mail.sender import PermanentSendError, SmtpSender, backoff, jittered
-from worker.metrics import Metrics
 from worker.service import OptoutService
 from worker.store import outbox as q
 from worker.store.repo import AuditRow, Tx
+
+if TYPE_CHECKING:  # prometheus_client is loaded where metrics are made (App.metrics)
+    from worker.metrics import Metrics
 
 log = structlog.get_logger("optout.mailer")
 

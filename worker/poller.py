@@ -26,13 +26,13 @@ from worker.core.prepared import Prepared
 from worker.errors import ConfigError, DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService
-from worker.metrics import Metrics
 from worker.sources.base import Backoff, RawItem, Source, SourceUnavailable
 from worker.sources.linklog import LinklogReader
 from worker.store.lease import Lease
 from worker.store.state import SourceStateStore
 
-if TYPE_CHECKING:  # APScheduler is the daemon's: `optout poll` does without it
+if TYPE_CHECKING:  # APScheduler and prometheus_client: the daemon's, `optout poll` needs neither
+    from worker.metrics import Metrics
     from worker.scheduler import JobReport
 
 log = structlog.get_logger("optout.poller")

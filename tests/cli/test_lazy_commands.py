@@ -39,6 +39,9 @@ def test_help_lists_every_command() -> None:
         (["check", "a@example.com", "--category", "newsletter"], [],
          ["worker.core.classify", "worker.sources.imap", "worker.mailer", "worker.cli_intake"]),
         (["review", "list"], ["worker.cli_intake"], []),
+        # a one-shot pass: the mailer queues confirmations, but nothing is scraped
+        (["poll"], ["worker.cli_intake", "worker.mailer", "worker.core.classify"],
+         ["prometheus_client", "apscheduler", "worker.metrics"]),
     ],
 )  # fmt: skip
 def test_a_command_loads_only_what_it_needs(
@@ -97,3 +100,25 @@ def test_the_start_up_pause_leaves_a_collector_that_was_off_off() -> None:
         "print(gc.isenabled())\n"
     )
     assert _gc_after(code) == ["False"]
+
+
+@pytest.mark.parametrize("first", ["mailer", "metrics"])
+def test_the_mailer_counts_into_the_metrics_whichever_is_built_first(
+    tmp_path: Path, first: str
+) -> None:
+    from worker.bootstrap import open_app
+    from worker.config import load_settings
+
+    config = tmp_path / "optout.toml"
+    config.write_text(
+        EXAMPLE.read_text().replace(
+            'url = "sqlite:///var/optout.db"', f'url = "sqlite:///{tmp_path / "o.db"}"'
+        )
+    )
+    app = open_app(load_settings(config))
+    try:
+        getattr(app, first)
+        metrics = app.metrics
+        assert app.mailer.metrics is metrics
+    finally:
+        app.close()
