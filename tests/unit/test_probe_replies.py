@@ -26,7 +26,7 @@ ACCEPTED = {
     "063-es-duda-facturas.eml",
 }
 #: opt-outs applied without review, at least (of 81 and 58 in the sets)
-FLOOR = {"replies-5": 71, "replies-6": 53}
+FLOOR = {"replies-5": 76, "replies-6": 53}
 
 
 def _outcomes(folder: str) -> list[tuple[str, str, str]]:

@@ -18,6 +18,13 @@ from worker.core.phrases import (
     FOOTER_CUES,
     GENERIC_KEYWORDS,
     GERMAN_TYPED,
+    JA_DONE,
+    JA_FOOTER_CUES,
+    JA_HOW,
+    JA_NEGATED_AFTER,
+    JA_POLITE,
+    JA_REQUESTS,
+    JA_STILL,
     KEYWORDS,
     LAW_REFERENCES,
     NEGATIONS,
@@ -396,7 +403,7 @@ def _command_sentences(text: str) -> list[Hit]:
 
 
 def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
-    found: list[Hit] = []
+    found: list[Hit] = _japanese(text, where) if _KANA_KANJI.search(text) else []
     tables = [(_STRONG_RES, _STRONG_INDEX, True)]
     if not strong_only:
         tables.append((_KEYWORD_RES, _KEYWORD_INDEX, False))
@@ -414,6 +421,42 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
                 found.append(Hit(phrase, lang, where, strong))
                 break
     return found
+
+
+#: hiragana, katakana and the common CJK ideographs: text that may hold Japanese
+_KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_JA_REQUEST_RE = re.compile("|".join(map(re.escape, JA_REQUESTS)))
+_JA_SENTENCE_END = re.compile(r"[。.!?\n]")
+
+
+def _japanese(text: str, where: str) -> list[Hit]:
+    """The first Japanese request of ``text`` (folded), as an explicit phrase.
+
+    Japanese has no spaces, so the phrases are found where they run in the text, and
+    what undoes them is read around them: a negation right after ("配信停止はしないで
+    ください": do not unsubscribe me), a report of something done ("配信停止しました"),
+    a question about how ("配信停止の方法を教えてください") or any other question but a
+    polite request ("停止していただけますか"), a footer line ("配信停止はこちら").
+    """
+    for match in _JA_REQUEST_RE.finditer(text):
+        after = text[match.end() : match.end() + 8]
+        start = max((text.rfind(c, 0, match.start()) for c in "。.!?\n"), default=-1) + 1
+        end_match = _JA_SENTENCE_END.search(text, match.end())
+        end = end_match.end() if end_match else len(text)
+        sentence = text[start:end].strip()
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        if (
+            after.startswith(JA_NEGATED_AFTER)
+            or (after.startswith(JA_DONE) and JA_STILL not in sentence)
+            or any(cue in sentence for cue in JA_HOW)
+            or any(cue in line for cue in JA_FOOTER_CUES)
+            or (sentence.endswith(("?", "か")) and not any(cue in sentence for cue in JA_POLITE))
+        ):
+            continue
+        return [Hit(match.group(0), "ja", where, True)]
+    return []
 
 
 def _negated(text: str, start: int) -> bool:
@@ -460,7 +503,7 @@ def _in_question(text: str, match: re.Match[str]) -> bool:
     stop = min((i for i in (text.find(c, match.end()) for c in ".!\n") if i >= 0), default=-1)
     if end < 0 or (0 <= stop < end):
         return False
-    return not re.search(r"(?<!\w)(?:me|mich|moi|mi|mij|me)(?!\w)", match.group(0))
+    return not re.search(r"(?<!\w)(?:me|mich|moi|mi|mij|me|beni)(?!\w)", match.group(0))
 
 
 def _law(text: str) -> re.Match[str] | None:

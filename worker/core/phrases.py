@@ -141,6 +141,21 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
         "peruuta uutiskirje",
         "uutiskirjeen peruutus",
     ),
+    # Turkish negates inside the word ("cikarin" remove, "cikarmayin" do not remove):
+    # the words are matched whole, so the negated form is another word. "iptal" alone
+    # (cancel) is an order's as readily: only with the subscription
+    "tr": (
+        "abonelikten cik",
+        "abonelikten cikar",
+        "abonelikten cikis",
+        "abonelik iptali",
+        "aboneligi iptal",
+        "aboneligimi iptal",
+        "listeden cikar",
+        "listeden cikarin",
+        "beni cikarin",
+        "abonelikten ayril",
+    ),
 }
 
 #: first-person or imperative phrases that make a request even inside a longer message
@@ -542,7 +557,131 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "poistakaa minut postituslistalta",
         "poista minut listalta",
     ),
+    # Turkish: "please remove me from your list", "I do not want to receive these mails",
+    # "do not send (me) mail"; the polite request is a question ("cikarir misiniz?")
+    "tr": (
+        "beni listeden cikarin",
+        "beni listenizden cikarin",
+        "listenizden cikarin",
+        "listesinden cikarin",
+        "listenizden cikarir misiniz",
+        "listeden cikarir misiniz",
+        "beni cikarin",
+        "beni cikarir misiniz",
+        "beni listenizden cikarir misiniz",
+        "beni listeden cikarir misiniz",
+        "aboneligimi iptal edin",
+        "aboneligimi iptal etmek istiyorum",
+        "aboneligimi sonlandirin",
+        "abonelikten cikmak istiyorum",
+        "abonelikten cikarin",
+        "almak istemiyorum",
+        "almak istemiyoruz",
+        "bu e-postalari istemiyorum",
+        "e-posta gondermeyin",
+        "e-posta gondermeyiniz",
+        "mail gondermeyin",
+        "mail atmayin",
+        "e-posta atmayin",
+        "bana e-posta gondermeyin",
+        "bana mail gondermeyin",
+        "gondermeyi birakin",
+    ),
 }
+
+#: Japanese writes no spaces between words, so its phrases are found in the text as it
+#: runs (intent._japanese), not through the word index. Folded, as everything here:
+#: fold() drops the voicing marks, so "ください" is written "くたさい", "で" "て",
+#: "メルマガ" "メルマカ". Requests: stop or cancel the delivery or the subscription,
+#: "do not send", "I do not want to receive", "the delivery is not needed"
+JA_REQUESTS: tuple[str, ...] = (
+    "配信停止",
+    "配信を停止",
+    "配信の停止",
+    "配信を止め",
+    "配信をやめ",
+    "配信を中止",
+    "配信中止",
+    "配信解除",
+    "配信を解除",
+    "登録解除",
+    "登録を解除",
+    "購読解除",
+    "購読を解除",
+    "購読停止",
+    "購読をやめ",
+    "メルマカ解除",
+    "メルマカ停止",
+    "メルマカの解除",
+    "メルマカの停止",
+    "送らないて",
+    "送信しないて",
+    "送付しないて",
+    "送ってこないて",
+    "配信しないて",
+    "受け取りたくない",
+    "受け取りたくありません",
+    "受信したくない",
+    "受信したくありません",
+    "配信は不要",
+    "メールは不要",
+    "配信不要",
+)
+#: right after a request, these undo it: "配信停止はしないでください" (do not stop it),
+#: "配信を止めないで" (do not stop the delivery), "配信停止は不要です" (no need to stop)
+JA_NEGATED_AFTER: tuple[str, ...] = (
+    "しない",
+    "しなくて",
+    "しません",
+    "せす",
+    "ない",
+    "ません",
+    "は不要",
+    "は必要ない",
+    "は必要ありません",
+    "は結構",
+    "はしない",
+    "はやめて",
+    "をしない",
+)
+#: in the request's sentence: asking how ("配信停止の方法を教えてください"), not asking to
+JA_HOW: tuple[str, ...] = (
+    "方法",
+    "やり方",
+    "手順",
+    "とうすれは",
+    "とうやって",
+    "とこから",
+    "とこて",
+    "教えて",
+)
+#: a request put as a question ("停止していただけますか", "解除してもらえますか")
+JA_POLITE: tuple[str, ...] = (
+    "いたたけ",
+    "頂け",
+    "もらえ",
+    "くれませんか",
+    "くたさいませんか",
+    "願え",
+)
+#: right after a request: reported as done ("配信停止しました", "解除済み"), unless the
+#: sentence goes on that mail still comes ("まだ", folded "まて")
+JA_DONE: tuple[str, ...] = ("しました", "されました", "済み", "済", "てきました", "になりました")
+JA_STILL = "まて"
+#: a line with a request and one of these tells how to unsubscribe (a footer): "here",
+#: "below", "link", "click", "settings", "those who wish", "in case of"
+JA_FOOTER_CUES: tuple[str, ...] = (
+    "こちら",
+    "http",
+    "url",
+    "以下",
+    "下記",
+    "リンク",
+    "クリック",
+    "こ希望の方",
+    "場合は",
+    "設定",
+)
 
 #: keywords that name other things than our mail as readily ("stop" a price rise,
 #: "cancel" an order, "dar de baja" a card, "abbestellen" a catalogue): in a subject over
@@ -632,6 +771,14 @@ FOOTER_CUES: tuple[str, ...] = (
     "tasta",
     "jos haluat",
     "asetukset",
+    # Turkish: click (here), from here, settings, "in order to leave the subscription"
+    "tiklayin",
+    "tiklayiniz",
+    "buraya",
+    "buradan",
+    "ayarlar",
+    "ayarlari",
+    "cikmak icin",
 )
 
 NEGATIONS: tuple[str, ...] = (
