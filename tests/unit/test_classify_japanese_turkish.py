@@ -110,3 +110,38 @@ def test_a_turkish_request_is_an_opt_out(body: str, subject: str, charset: str) 
 def test_turkish_that_asks_for_nothing_is_no_opt_out(body: str, subject: str) -> None:
     result = classify(mail(body, subject))
     assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "配信リストから私のアドレスを削除してください。",
+        "もうメール送ってこなくて大丈夫です。リストから外してください。",
+        "メルマガもう読んでないんで、解除しといてもらえると助かります",
+        "このメールマガジンは今後不要です。",
+        "はいしんていし　おねがいします",
+    ],
+)
+def test_japanese_requests_in_other_words_are_opt_outs(body: str) -> None:
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    ("body", "subject"),
+    [
+        # I do not wish to unsubscribe (the verb is negated later in the clause)
+        ("配信停止は希望しておりませんので、解除しないでください。", "Re: News"),
+        # it worked, thanks
+        ("配信停止の手続きが完了したとのこと、確認しました。", "Re: 配信停止手続き完了のお知らせ"),
+        # stop the paper catalogue, keep the newsletter
+        ("毎月郵送で届く紙のカタログですが、今後は送付を停止してください。"
+         "メールマガジンはこれまで通り受け取りたいと思います。", "カタログ送付停止のお願い"),
+        # remove this number from the SMS list; the e-mail may go on
+        ("Lütfen bu numarayı SMS listenizden çıkarın. E-posta bülteniniz gelmeye devam "
+         "edebilir.", "SMS"),
+    ],
+)  # fmt: skip
+def test_what_undoes_a_request_in_japanese_and_turkish(body: str, subject: str) -> None:
+    result = classify(mail(body, subject))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence

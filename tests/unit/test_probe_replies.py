@@ -1,4 +1,4 @@
-"""The classifier on the two probes of people's replies (tests/probes/README.md).
+"""The classifier on the probes of people's replies (tests/probes/README.md).
 
 Never: a sender suppressed who asked for nothing (but for the cases named below, both
 harmless), nor one who asked for somebody else. And a floor under the opt-outs applied
@@ -25,8 +25,8 @@ ACCEPTED = {
     # "Duda antes de darme de baja": a question under a subject that holds the request
     "063-es-duda-facturas.eml",
 }
-#: opt-outs applied without review, at least (of 81 and 58 in the sets)
-FLOOR = {"replies-5": 76, "replies-6": 53}
+#: opt-outs applied without review, at least (of 81, 58 and 20 in the sets)
+FLOOR = {"replies-5": 76, "replies-6": 53, "replies-7": 20}
 
 
 def _outcomes(folder: str) -> list[tuple[str, str, str]]:

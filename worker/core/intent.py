@@ -23,6 +23,7 @@ from worker.core.phrases import (
     JA_HOW,
     JA_NEGATED_AFTER,
     JA_POLITE,
+    JA_REQUEST_PATTERNS,
     JA_REQUESTS,
     JA_STILL,
     KEYWORDS,
@@ -302,17 +303,21 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
 #: channels that are not our e-mail, in the languages read (folded): SMS, messengers,
 #: paper (catalogues, brochures, letters), calls
 _CHANNEL = re.compile(
-    r"(?<!\w)(sms(?:-\w+)?|whatsapp|text messages|catalog\w*|katalog\w*|cartace\w*|papier\w*"
+    r"(?<!\w)(?:sms(?:-\w+)?|whatsapp|text messages|catalog\w*|katalog\w*|cartace\w*|papier\w*"
     r"|papel|paper|printed|gedruckt\w*|imprime\w*|impres\w*|brochure\w*|prospekt\w*"
-    r"|flyer\w*|folder\w*|anrufe\w*|llamadas|chiamate|telefonate|phone calls)(?!\w)"
+    r"|flyer\w*|folder\w*|anrufe\w*|llamadas|chiamate|telefonate|phone calls|kagit\w*"
+    r"|brosur\w*)(?!\w)"
+    # Japanese, where words run on (folded: カタログ is カタロク): catalogue, paper, post,
+    # postcard, SMS, telephone
+    r"|カタロク|紙の|郵送|ハカキ|はかき|ショートメッセーシ|電話"
 )
 #: words for our e-mail and its list: a sentence holding one is about the mail
 _MAIL_WORD = re.compile(
     r"(?<!\w)(?:e-?mails?\w*|mails?|newsletter\w*|nieuwsbrie\w*|boletin\w*|correos?"
     r"|nyhetsbrev\w*|nyhedsbrev\w*|uutiskirje\w*|zpravodaj\w*|list|lists|liste|lista"
-    r"|listy|lijst|seznam\w*|spam)(?!\w)"
+    r"|listy|lijst|seznam\w*|spam|e-posta\w*|bulten\w*)(?!\w)"
+    r"|メール|メルマカ|マカシン|ニュースレター"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def channel_subject(subject: str) -> bool:
@@ -331,12 +336,12 @@ def other_channel(subject: str, text: str) -> tuple[str, str] | None:
     for sentence in _SENTENCE_END.split(text):
         match = _CHANNEL.search(sentence)
         if match and not _MAIL_WORD.search(sentence):
-            found = found or match.group(1)
+            found = found or match.group(0)
             continue
         kept.append(sentence)
     if found is None and channel_subject(subject):
         match = _CHANNEL.search(fold(subject))
-        found = match.group(1) if match else None
+        found = match.group(0) if match else None
     return (found, " ".join(kept)) if found is not None else None
 
 
@@ -425,7 +430,7 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
 
 #: hiragana, katakana and the common CJK ideographs: text that may hold Japanese
 _KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_JA_REQUEST_RE = re.compile("|".join(map(re.escape, JA_REQUESTS)))
+_JA_REQUEST_RE = re.compile("|".join([*map(re.escape, JA_REQUESTS), *JA_REQUEST_PATTERNS]))
 _JA_SENTENCE_END = re.compile(r"[。.!?\n]")
 
 
@@ -436,7 +441,8 @@ def _japanese(text: str, where: str) -> list[Hit]:
     what undoes them is read around them: a negation right after ("配信停止はしないで
     ください": do not unsubscribe me), a report of something done ("配信停止しました"),
     a question about how ("配信停止の方法を教えてください") or any other question but a
-    polite request ("停止していただけますか"), a footer line ("配信停止はこちら").
+    polite request ("停止していただけますか"), a footer's sentence ("配信停止はこちら").
+    The phrases are literal (JA_REQUESTS) or patterns (JA_REQUEST_PATTERNS).
     """
     for match in _JA_REQUEST_RE.finditer(text):
         after = text[match.end() : match.end() + 8]
@@ -444,19 +450,34 @@ def _japanese(text: str, where: str) -> list[Hit]:
         end_match = _JA_SENTENCE_END.search(text, match.end())
         end = end_match.end() if end_match else len(text)
         sentence = text[start:end].strip()
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        line_end = text.find("\n", match.end())
-        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        asks = sentence.endswith("?") or sentence.rstrip("。.! ").endswith("か")
         if (
             after.startswith(JA_NEGATED_AFTER)
-            or (after.startswith(JA_DONE) and JA_STILL not in sentence)
+            or _ja_denied(match.group(0), text[match.end() : end])
+            or (
+                any(done in text[match.end() : end] for done in JA_DONE)
+                and not any(still in sentence for still in JA_STILL)
+            )
             or any(cue in sentence for cue in JA_HOW)
-            or any(cue in line for cue in JA_FOOTER_CUES)
-            or (sentence.endswith(("?", "か")) and not any(cue in sentence for cue in JA_POLITE))
+            or any(cue in sentence for cue in JA_FOOTER_CUES)
+            or (asks and not any(cue in sentence for cue in JA_POLITE))
         ):
             continue
         return [Hit(match.group(0), "ja", where, True)]
     return []
+
+
+_JA_CLAUSE_END = re.compile(r"[、,。.!?]")
+
+
+def _ja_denied(phrase: str, rest: str) -> bool:
+    """The verb that governs a Japanese request is negated in its clause: "配信停止は
+    希望しておりませんので、" (I do not wish to unsubscribe). Not a negative request
+    itself ("送らないで", "受け取りたくない"), nor a polite question ("…できませんか")."""
+    if "ない" in phrase:
+        return False
+    clause = _JA_CLAUSE_END.split(rest, maxsplit=1)[0]
+    return ("ません" in clause or "ない" in clause) and not clause.endswith(("ませんか", "ないか"))
 
 
 def _negated(text: str, start: int) -> bool:
@@ -613,7 +634,9 @@ _ERASURE_VERB_RE = re.compile(
     r"(?<!\w)(?:delet|eras|remov|close|losch|entfern|supprim|effac|borr|elimin|apag|exclu"
     r"|cancell|verwijder|wis)"
 )
-_SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+#: where a sentence ends (for other_channel and on_behalf): . ! ? ; and a space, a new
+#: line, or the Japanese full stop, which no space follows
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n|。\s?")
 
 
 @dataclass(frozen=True)

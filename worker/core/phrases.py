@@ -570,6 +570,17 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "beni cikarir misiniz",
         "beni listenizden cikarir misiniz",
         "beni listeden cikarir misiniz",
+        "listeden cikarirsaniz",
+        "listenizden cikarirsaniz",
+        "listenizden silin",
+        "listeden silin",
+        "listenizden silebilir misiniz",
+        "adresimi silin",
+        "beni silin",
+        "bulten gondermeyin",
+        "bulteni gondermeyin",
+        "bulten gondermeyiniz",
+        "bir daha gondermeyin",
         "aboneligimi iptal edin",
         "aboneligimi iptal etmek istiyorum",
         "aboneligimi sonlandirin",
@@ -626,6 +637,26 @@ JA_REQUESTS: tuple[str, ...] = (
     "配信は不要",
     "メールは不要",
     "配信不要",
+    "送付を停止",
+    "送付停止",
+    "送信を停止",
+    "送信停止",
+    "送らなくて",
+    "送ってこなくて",
+    # typed in kana, unconverted: 配信停止, 送らないで
+    "はいしんていし",
+    "おくらないて",
+)
+#: requests as patterns (regular expressions over folded text): "remove my address
+#: from the list" (リストから私のアドレスを削除して), "the newsletter is no longer
+#: needed" (メールマガジンは今後不要), "please cancel/stop it" said of the newsletter
+#: ("メルマガ…解除しといてもらえると助かります")
+JA_REQUEST_PATTERNS: tuple[str, ...] = (
+    r"リストから[^。.!?\n]{0,15}?(?:削除|外し|外して|はすして|抜いて)",
+    r"(?:メール|メルマカ|メールマカシン|配信|ニュースレター)(?:は|も)?(?:もう|今後)?"
+    r"(?:不要|いりません|いらない|結構てす)",
+    r"(?:メール|メルマカ|メールマカシン|配信|ニュースレター|購読)[^。.!?\n]{0,30}?"
+    r"(?:解除|停止)(?:を)?(?:し|して|しといて|しておいて)(?:くたさい|ほしい|もらえ|いたたけ|頂け|くれ)",
 )
 #: right after a request, these undo it: "配信停止はしないでください" (do not stop it),
 #: "配信を止めないで" (do not stop the delivery), "配信停止は不要です" (no need to stop)
@@ -664,14 +695,28 @@ JA_POLITE: tuple[str, ...] = (
     "くたさいませんか",
     "願え",
 )
-#: right after a request: reported as done ("配信停止しました", "解除済み"), unless the
-#: sentence goes on that mail still comes ("まだ", folded "まて")
-JA_DONE: tuple[str, ...] = ("しました", "されました", "済み", "済", "てきました", "になりました")
-JA_STILL = "まて"
-#: a line with a request and one of these tells how to unsubscribe (a footer): "here",
-#: "below", "link", "click", "settings", "those who wish", "in case of"
+#: after a request in its sentence: reported as done ("配信停止しました", "解除済み",
+#: "配信停止の手続きが完了した"), unless the sentence goes on that mail still (まだ,
+#: folded "まて") or again (また) comes (届く)
+JA_DONE: tuple[str, ...] = (
+    "しました",
+    "されました",
+    "済み",
+    "済",
+    "てきました",
+    "になりました",
+    "完了",
+    "てきている",
+    "されている",
+)
+JA_STILL: tuple[str, ...] = ("まて", "また", "届いて", "届きます", "届く")
+#: a sentence with a request and one of these tells how to unsubscribe (a footer): "is
+#: here", "from here", "below", "link", "click", "settings", "those who wish", "in case of"
 JA_FOOTER_CUES: tuple[str, ...] = (
-    "こちら",
+    "はこちら",
+    "こちらから",
+    "こちらのurl",
+    "こちらのリンク",
     "http",
     "url",
     "以下",
