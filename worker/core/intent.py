@@ -408,7 +408,8 @@ def _command_sentences(text: str) -> list[Hit]:
 
 
 def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
-    found: list[Hit] = _japanese(text, where) if _KANA_KANJI.search(text) else []
+    japanese = not text.isascii() and _KANA_KANJI.search(text)
+    found: list[Hit] = _japanese(text, where) if japanese else []
     tables = [(_STRONG_RES, _STRONG_INDEX, True)]
     if not strong_only:
         tables.append((_KEYWORD_RES, _KEYWORD_INDEX, False))
