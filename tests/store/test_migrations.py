@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, text
 
 from worker.errors import SchemaOutOfDate
 from worker.store.db import (
     SCHEMA_HEAD,
+    alembic_config,
     create_db_engine,
     current_revision,
     ensure_schema,
@@ -46,5 +49,35 @@ def test_shared_database_is_not_migrated_behind_the_operators_back(empty_db_url:
             ensure_schema(engine, auto_migrate=False)
         ensure_schema(engine, auto_migrate=True)
         ensure_schema(engine, auto_migrate=False)
+    finally:
+        engine.dispose()
+
+
+def _compression(engine: Engine, table: str, column: str) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    "SELECT attcompression FROM pg_attribute"
+                    " WHERE attrelid = CAST(:t AS regclass) AND attname = :c"
+                ),
+                {"t": table, "c": column},
+            ).scalar()
+        )
+
+
+@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
+def test_stored_messages_are_compressed_with_lz4_on_postgresql(empty_db_url: str) -> None:
+    # the server compresses every stored message (over the 2 kB TOAST threshold); pglz
+    # was the largest part of its work in an intake commit (migration 0005)
+    engine = create_db_engine(empty_db_url)
+    try:
+        migrate(engine)
+        for table, column in (("inbound_items", "raw"), ("outbox", "payload")):
+            assert _compression(engine, table, column) == "l"  # lz4
+        command.downgrade(alembic_config(engine), "0004")  # the server's default again
+        assert _compression(engine, "inbound_items", "raw") == ""
+        migrate(engine)
+        assert _compression(engine, "inbound_items", "raw") == "l"
     finally:
         engine.dispose()
