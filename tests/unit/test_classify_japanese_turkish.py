@@ -9,26 +9,10 @@ Anything not read goes to review, as before these languages were read.
 
 from __future__ import annotations
 
-from email.header import Header
-
 import pytest
 
+from tests.unit.test_classify_more_languages import mail
 from worker.core.classify import MessageClass, classify
-
-
-def mail(body: str, subject: str = "Re: Newsletter", charset: str = "utf-8") -> bytes:
-    if not subject.isascii():  # RFC 2047, as a mail client writes it
-        subject = Header(subject, "utf-8").encode()
-    head = (
-        "From: Reader <reader@example.jp>\n"
-        "To: news@shop.example.com\n"
-        f"Subject: {subject}\n"
-        "Message-ID: <reply-ja-tr@example.jp>\n"
-        "MIME-Version: 1.0\n"
-        f"Content-Type: text/plain; charset={charset}\n"
-        "Content-Transfer-Encoding: 8bit\n\n"
-    )
-    return head.encode("ascii") + body.encode(charset)
 
 
 @pytest.mark.parametrize(
