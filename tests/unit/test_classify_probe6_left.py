@@ -4,7 +4,8 @@ Texts here are written for these tests in the probe's shapes: a misspelt "unsubs
 in a short reply, "please actually remove me this time" under a complaint that an
 earlier opt-out failed, Brazilian "me tirem dessa lista" in capitals without accents,
 and European Portuguese "Solicito a remoção do meu endereço". A question about how to
-unsubscribe stays review, and a negated request no request.
+unsubscribe stays review, and a negated request no request. And from the second probe's
+list of misses: "I already unsubscribed. Why am I still getting these?"
 """
 
 from __future__ import annotations
@@ -45,4 +46,36 @@ def test_these_requests_are_opt_outs(body: str, subject: str) -> None:
 )  # fmt: skip
 def test_these_are_not(body: str, subject: str) -> None:
     result = classify(mail(body, subject))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I already unsubscribed. Why am I still getting these?",
+        "I unsubscribed three weeks ago and I keep getting your newsletter every Monday.",
+        "Ya me di de baja hace un mes y sigo recibiendo sus correos.",
+        "Je me suis déjà désinscrit et je reçois toujours vos mails !",
+        "Ich habe mich schon vor Wochen abgemeldet und bekomme immer noch Ihre Werbung.",
+        "Ik heb me al afgemeld maar ik krijg nog steeds jullie nieuwsbrief.",
+    ],
+)
+def test_an_opt_out_that_did_not_work_is_asked_for_again(body: str) -> None:
+    result = classify(mail(body, "Still getting emails"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # regretted: wants back in
+        "I unsubscribed by mistake and still get nothing. How do I subscribe again?",
+        # worked: nothing still comes
+        "I unsubscribed last week and the emails have stopped. Thank you!",
+        # somebody else's
+        "My husband unsubscribed but he still gets your emails. Can you check?",
+    ],
+)
+def test_an_opt_out_that_worked_or_is_regretted_is_no_request(body: str) -> None:
+    result = classify(mail(body, "About my subscription"))
     assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence

@@ -297,7 +297,53 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
         hits.extend(_find(body_text, "body", strong_only=True))
         if not hits:
             hits.extend(_command_sentences(body_text))
+    if not hits and words:
+        hits.extend(_still_receiving(body_text))
     return hits
+
+
+#: "I (already) unsubscribed" and "I still get these", in one language (folded): an
+#: opt-out that did not work, asked for again in so many words or not ("I already
+#: unsubscribed. Why am I still getting these?")
+_OPTED_OUT = {
+    "en": r"(?:i|we)(?:'ve| have| had)?(?: already| previously)? (?:unsubscribed|opted out"
+    r"|clicked (?:the|your) unsubscribe)|(?:already|previously) unsubscribed",
+    "es": r"me (?:di|he dado|habia dado) de baja",
+    "fr": r"je me suis (?:deja )?desinscrit|(?:deja|pourtant) desinscrit",
+    "de": r"(?:habe|hatte) mich (?:\w+ ){0,4}?(?:abgemeldet|ausgetragen)",
+    "pt": r"me descadastrei|ja cancelei a (?:minha )?(?:inscricao|subscricao)",
+    "it": r"mi sono (?:gia )?(?:disiscritt|cancellat)",
+    "nl": r"(?:heb|had) me (?:\w+ ){0,4}?afgemeld",
+}
+_STILL_GETTING = {
+    "en": r"still (?:get|getting|receiving|receive)|keep (?:getting|receiving)",
+    "es": r"sigo recibiendo|todavia recibo|aun recibo",
+    "fr": r"(?:recois|continue a recevoir) (?:toujours|encore)|recois toujours",
+    "de": r"(?:bekomme|erhalte|kriege) (?:ich )?(?:immer noch|trotzdem|weiterhin)",
+    "pt": r"continuo (?:a )?receb|ainda recebo",
+    "it": r"continuo a ricever|ricevo ancora",
+    "nl": r"(?:krijg|ontvang) (?:ik )?(?:nog steeds|nog altijd)",
+}
+_STILL_RES = [
+    (lang, re.compile(rf"(?<!\w)(?:{_OPTED_OUT[lang]})"), re.compile(rf"(?<!\w)(?:{still})"))
+    for lang, still in _STILL_GETTING.items()
+]
+#: an opt-out regretted or undone: no request to repeat
+_UNDONE = re.compile(
+    r"mistake|accident|resubscrib|subscribe again|back on|por error|par erreur"
+    r"|versehentlich|per errore|per ongeluk"
+)
+
+
+def _still_receiving(text: str) -> list[Hit]:
+    """A writer who says they opted out and still get our mail, in one of the seven
+    languages; not one who says it was a mistake or wants back in."""
+    if _UNDONE.search(text):
+        return []
+    for lang, opted, still in _STILL_RES:
+        if opted.search(text) and still.search(text):
+            return [Hit("opted out before, still receiving", lang, "body", True)]
+    return []
 
 
 #: channels that are not our e-mail, in the languages read (folded): SMS, messengers,
