@@ -208,3 +208,37 @@ def test_a_person_whose_name_holds_a_robot_word_still_opts_out(sender: str) -> N
     raw = _robot(sender).replace(b"Guest List <", b"Reader <")
     raw = raw.split(b"\n\n")[0] + b"\n\nPlease unsubscribe me.\n"
     assert classify(raw).message_class is MessageClass.UNSUBSCRIBE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I am on vacation this week, but please unsubscribe me from this list.",
+        "Ich bin im Urlaub. Bitte tragen Sie mich aus Ihrem Verteiler aus.",
+        "Je suis en congé, mais merci de me désinscrire de votre liste.",
+    ],
+)
+def test_a_person_who_mentions_a_holiday_and_asks_to_stop_is_no_auto_reply(body: str) -> None:
+    # only the words look like an out-of-office, and the same words ask to stop: taken
+    # for an auto-reply, the opt-out would be recorded and neither applied nor reviewed
+    result = classify(mail(body))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    ("body", "subject", "extra"),
+    [
+        # a machine says so in a header: never an opt-out (RFC 3834)
+        ("I am on vacation this week, but please unsubscribe me.", "Re: Spring sale",
+         "Auto-Submitted: auto-replied\n"),
+        # the subject says out-of-office
+        ("Please unsubscribe me from this list.", "Out of Office: Spring sale", ""),
+        # a bare keyword is no explicit request
+        ("I am on vacation until Monday. Unsubscribe", "Re: Spring sale", ""),
+    ],
+)  # fmt: skip
+def test_an_out_of_office_that_says_so_elsewhere_stays_one(
+    body: str, subject: str, extra: str
+) -> None:
+    result = classify(mail(body, subject=subject, extra=extra))
+    assert result.message_class is MessageClass.AUTO_REPLY, result.evidence

@@ -340,6 +340,13 @@ def _auto_reply(ctx: _Context) -> Classification | None:
         markers = robot_markers(ctx.msg, ctx.raw, ctx.sender or "")
     if not markers:
         return None
+    body_cue_only = text_cue is not None and markers == [text_cue] and text_cue.endswith(" in body")
+    if body_cue_only and _asks_to_stop(ctx):
+        # only the writer's words look like an out-of-office ("I am on vacation this
+        # week, but please unsubscribe me"): no header, subject or sender says machine,
+        # and the same words ask to stop. A person wrote it; taken for an auto-reply it
+        # would be recorded and never applied nor reviewed
+        return None
     if _DMARC_REPORT.search(ctx.subject) and not text_cue:
         return Classification(
             MessageClass.OTHER,
@@ -349,6 +356,11 @@ def _auto_reply(ctx: _Context) -> Classification | None:
         )
     confidence = 0.95 if len(markers) > 1 or not text_cue else 0.8
     return Classification(MessageClass.AUTO_REPLY, confidence, tuple(markers), machine=True)
+
+
+def _asks_to_stop(ctx: _Context) -> bool:
+    """The writer's own words hold an explicit opt-out phrase (not a bare keyword)."""
+    return any(h.strong and h.where == "body" for h in unsubscribe_hits("", ctx.intent))
 
 
 def _privacy(ctx: _Context) -> Classification | None:
