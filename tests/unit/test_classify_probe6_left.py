@@ -79,3 +79,32 @@ def test_an_opt_out_that_did_not_work_is_asked_for_again(body: str) -> None:
 def test_an_opt_out_that_worked_or_is_regretted_is_no_request(body: str) -> None:
     result = classify(mail(body, "About my subscription"))
     assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+_NOTICE = (
+    "Aviso legal: este mensaje y sus archivos adjuntos van dirigidos exclusivamente a su\n"
+    "destinatario. En cumplimiento del Reglamento (UE) 2016/679 le informamos de que puede\n"
+    "ejercer sus derechos de acceso, rectificación, supresión y oposición en lopd@gil.es.\n"
+)
+
+
+def test_a_signatures_legal_notice_is_not_the_writers_request() -> None:
+    # "you may exercise your rights of access, rectification…" informs; the letter above
+    # asks to be taken off the mailing database: an opt-out, not a privacy request
+    body = (
+        "Buenos días:\n\nSolicito que eliminen mi dirección de correo electrónico de su "
+        "base de datos de envíos comerciales.\n\nUn saludo,\nMarta Gil\nAsesoría Gil, S.L.\n"
+        + _NOTICE
+    )
+    result = classify(mail(body, "RE: Black Friday"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+def test_a_privacy_letter_above_a_legal_notice_is_still_one() -> None:
+    body = (
+        "De conformidad con el artículo 15 del RGPD, solicito el acceso a todos los datos "
+        "personales que tratan sobre mí.\n\nAtentamente,\nMarta Gil\n" + _NOTICE
+    )
+    result = classify(mail(body, "Solicitud de acceso"))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST, result.evidence
+    assert "access" in result.privacy_kinds

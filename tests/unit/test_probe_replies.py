@@ -26,7 +26,7 @@ ACCEPTED = {
     "063-es-duda-facturas.eml",
 }
 #: opt-outs applied without review, at least (of 81, 58 and 20 in the sets)
-FLOOR = {"replies-5": 76, "replies-6": 57, "replies-7": 20}
+FLOOR = {"replies-5": 76, "replies-6": 58, "replies-7": 20}
 
 
 def _outcomes(folder: str) -> list[tuple[str, str, str]]:

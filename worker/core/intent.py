@@ -231,8 +231,28 @@ def intent_text(body: str) -> str:
         # whole lines: the head up to its last line break, the tail from its first
         head, tail = body[: _INTENT_LIMIT - _INTENT_TAIL], body[-_INTENT_TAIL:]
         body = f"{head.rpartition(chr(10))[0] or head}\n{tail.partition(chr(10))[2] or tail}"
-    folded = (fold(line) for line in body.splitlines())
-    return " ".join(line for line in folded if line and not _is_footer(line))
+    kept: list[str] = []
+    for line in map(fold, body.splitlines()):
+        if kept and _LEGAL_NOTICE.match(line):
+            break  # the writer's signature ends in its legal notice: no more of theirs
+        if line and not _is_footer(line):
+            kept.append(line)
+    return " ".join(kept)
+
+
+#: the first words of a line that starts a signature's legal notice (folded): "Aviso
+#: legal: este mensaje…", "This e-mail and any attachments…", "Le informamos…". Its
+#: "you may exercise your rights of access, rectification, erasure…" informs; it asks
+#: for nothing, and read as the writer's it made an opt-out a privacy request
+_LEGAL_NOTICE = re.compile(
+    r"(?:aviso legal|legal notice|disclaimer|confidentiality notice|avis de confidentialite"
+    r"|avis juridique|rechtlicher hinweis|haftungsausschluss|vertraulichkeitshinweis"
+    r"|avviso legale|aviso de confidencialidade|this e-?mail and any (?:attachments|files)"
+    r"|this message and any (?:attachments|files)|este mensaje y sus (?:archivos )?adjuntos"
+    r"|ce message et (?:toutes )?(?:les|ses) pieces jointes|diese e-?mail (?:und|enthalt)"
+    r"|questo messaggio e (?:i suoi|gli) allegati|deze e-?mail (?:is|en)"
+    r"|esta mensagem e (?:os )?(?:seus )?anexos)(?!\w)"
+)
 
 
 def _is_footer(line: str) -> bool:
