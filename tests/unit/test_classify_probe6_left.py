@@ -108,3 +108,12 @@ def test_a_privacy_letter_above_a_legal_notice_is_still_one() -> None:
     result = classify(mail(body, "Solicitud de acceso"))
     assert result.message_class is MessageClass.PRIVACY_REQUEST, result.evidence
     assert "access" in result.privacy_kinds
+
+
+def test_the_address_of_a_legal_notice_is_no_other_person() -> None:
+    body = "Solicito que eliminen mi dirección de su lista.\n\nUn saludo,\nMarta\n" + _NOTICE
+    result = classify(mail(body, "Baja"))
+    assert result.other_addresses_in_body == ()
+    # above the notice, another address still holds the request for review
+    body = "Den de baja a pedro@gil.es, por favor.\n\nMarta\n" + _NOTICE
+    assert classify(mail(body, "Baja")).other_addresses_in_body == ("pedro@gil.es",)

@@ -20,6 +20,7 @@ from email.message import EmailMessage, Message
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
 from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
 from worker.core.intent import (
+    before_legal_notice,
     channel_subject,
     intent_text,
     on_behalf,
@@ -513,7 +514,7 @@ def _other_addresses(ctx: _Context) -> tuple[str, ...]:
     and the people of a message it forwards: Bob forwarding Jane's newsletter (or Jane's
     own request) with "unsubscribe!" asks about Jane, not about Bob."""
     ours = set(addresses_in(headers(ctx.msg, "To") + headers(ctx.msg, "Delivered-To")))
-    found = addresses_in(_ADDRESS.findall(ctx.body[:20_000]))
+    found = addresses_in(_ADDRESS.findall(before_legal_notice(ctx.body[:20_000])))
     own = tuple(a for a in found if a != ctx.sender and a not in ours)
     domains = {a.rpartition("@")[2] for a in ours}
     forwarded = tuple(

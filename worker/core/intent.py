@@ -240,6 +240,20 @@ def intent_text(body: str) -> str:
     return " ".join(kept)
 
 
+def before_legal_notice(body: str) -> str:
+    """``body`` up to the line that starts its signature's legal notice (see below), or
+    all of it: the addresses of the notice ("exercise your rights at lopd@…") are not
+    people the writer asks about."""
+    lines = body.splitlines(keepends=True)
+    written = False
+    for i, line in enumerate(lines):
+        folded = fold(line)
+        if written and _LEGAL_NOTICE.match(folded):
+            return "".join(lines[:i])
+        written = written or bool(folded)
+    return body
+
+
 #: the first words of a line that starts a signature's legal notice (folded): "Aviso
 #: legal: este mensaje…", "This e-mail and any attachments…", "Le informamos…". Its
 #: "you may exercise your rights of access, rectification, erasure…" informs; it asks
