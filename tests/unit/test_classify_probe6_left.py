@@ -117,3 +117,34 @@ def test_the_address_of_a_legal_notice_is_no_other_person() -> None:
     # above the notice, another address still holds the request for review
     body = "Den de baja a pedro@gil.es, por favor.\n\nMarta\n" + _NOTICE
     assert classify(mail(body, "Baja")).other_addresses_in_body == ("pedro@gil.es",)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "aviso legal: este mensaje es confidencial",
+        "legal notice: this message is confidential",
+        "disclaimer: the information in this e-mail",
+        "confidentiality notice: this e-mail",
+        "avis de confidentialite : ce message",
+        "avis juridique",
+        "rechtlicher hinweis: diese e-mail",
+        "haftungsausschluss: diese nachricht",
+        "vertraulichkeitshinweis: diese e-mail",
+        "avviso legale: questo messaggio",
+        "aviso de confidencialidade: esta mensagem",
+        "this e-mail and any attachments are confidential",
+        "this message and any files transmitted with it",
+        "este mensaje y sus archivos adjuntos van dirigidos",
+        "ce message et toutes les pieces jointes sont confidentiels",
+        "diese e-mail enthalt vertrauliche informationen",
+        "questo messaggio e gli allegati sono riservati",
+        "deze e-mail is uitsluitend bestemd voor de geadresseerde",
+        "esta mensagem e os seus anexos sao confidenciais",
+    ],
+)
+def test_every_legal_notice_opening_is_found(line: str) -> None:
+    from worker.core.intent import _LEGAL_NOTICE, _NOTICE_STARTS
+
+    assert line.startswith(_NOTICE_STARTS)
+    assert _LEGAL_NOTICE.match(line)
