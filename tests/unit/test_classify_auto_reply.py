@@ -225,14 +225,22 @@ def test_a_person_who_mentions_a_holiday_and_asks_to_stop_is_no_auto_reply(body:
     assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
 
 
+def test_a_subject_that_says_absence_over_a_request_is_a_persons_request() -> None:
+    body = "Ich bin ab Dezember in Elternzeit. Bitte tragen Sie mich aus Ihrem Newsletter aus."
+    result = classify(mail(body, subject="Abwesenheit ab 1.12. / bitte austragen"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
 @pytest.mark.parametrize(
     ("body", "subject", "extra"),
     [
         # a machine says so in a header: never an opt-out (RFC 3834)
         ("I am on vacation this week, but please unsubscribe me.", "Re: Spring sale",
          "Auto-Submitted: auto-replied\n"),
-        # the subject says out-of-office
-        ("Please unsubscribe me from this list.", "Out of Office: Spring sale", ""),
+        # a help desk acknowledges a request: it echoes it, it does not make one
+        ("Thank you for contacting us. We have received your request and a ticket has "
+         "been created. Your request: please unsubscribe me from this list.",
+         "[Ticket #4411] Re: Spring sale", ""),
         # a bare keyword is no explicit request
         ("I am on vacation until Monday. Unsubscribe", "Re: Spring sale", ""),
     ],

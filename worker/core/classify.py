@@ -43,6 +43,7 @@ from worker.core.message import (
 )
 from worker.core.quotes import strip_quotes
 from worker.core.signals import (
+    OUT_OF_OFFICE_WORDS,
     authentication_failed,
     auto_reply_text,
     machine_markers,
@@ -341,12 +342,13 @@ def _auto_reply(ctx: _Context) -> Classification | None:
         markers = robot_markers(ctx.msg, ctx.raw, ctx.sender or "")
     if not markers:
         return None
-    body_cue_only = text_cue is not None and markers == [text_cue] and text_cue.endswith(" in body")
-    if body_cue_only and _asks_to_stop(ctx):
-        # only the writer's words look like an out-of-office ("I am on vacation this
-        # week, but please unsubscribe me"): no header, subject or sender says machine,
-        # and the same words ask to stop. A person wrote it; taken for an auto-reply it
-        # would be recorded and never applied nor reviewed
+    words_only = text_cue is not None and markers == [text_cue]
+    if words_only and str(text_cue).startswith(OUT_OF_OFFICE_WORDS) and _asks_to_stop(ctx):
+        # only words look like an out-of-office ("I am on vacation this week, but please
+        # unsubscribe me", a subject "Abwesenheit ab 1.12. / bitte austragen"): no
+        # header or sender says machine, no help desk acknowledges anything, and the
+        # same words ask to stop. A person wrote it; taken for an auto-reply it would be
+        # recorded and neither applied nor reviewed
         return None
     if _DMARC_REPORT.search(ctx.subject) and not text_cue:
         return Classification(

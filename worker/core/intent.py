@@ -268,14 +268,22 @@ _LEGAL_NOTICE = re.compile(
     r"|this message and any (?:attachments|files)|este mensaje y sus (?:archivos )?adjuntos"
     r"|ce message et (?:toutes )?(?:les|ses) pieces jointes|diese e-?mail (?:und|enthalt)"
     r"|questo messaggio e (?:i suoi|gli) allegati|deze e-?mail (?:is|en)"
-    r"|esta mensagem e (?:os )?(?:seus )?anexos)(?!\w)"
+    r"|esta mensagem e (?:os )?(?:seus )?anexos|le informazioni contenute"
+    r"|informativa (?:sulla )?privacy|datenschutz\s*:|datenschutzhinweis|hinweis zum datenschutz"
+    r"|privacy notice|data protection notice|protection des donnees\s*:"
+    r"|proteccion de datos\s*:|informacion (?:basica )?sobre proteccion de datos"
+    r"|the information (?:contained )?in this (?:e-?mail|message)"
+    r"|la informacion contenida en este|les informations contenues dans ce"
+    r"|die informationen in dieser|as informacoes contidas nesta|de informatie in dit)(?!\w)"
 )
 #: how every _LEGAL_NOTICE line begins: one C call on each line, the pattern only on
 #: the few that begin so (test_classify_probe6_left holds the two together)
 _NOTICE_STARTS = (
     "aviso ", "legal ", "disclaimer", "confidentiality ", "avis ", "rechtlicher ",
     "haftungsausschluss", "vertraulichkeitshinweis", "avviso ", "this ", "este ", "ce ",
-    "diese ", "questo ", "deze ", "esta ",
+    "diese ", "questo ", "deze ", "esta ", "le ", "informativa ", "datenschutz", "hinweis ",
+    "privacy ", "data ", "protection ", "proteccion ", "informacion ", "the ", "la ", "les ",
+    "die ", "as ", "de ",
 )  # fmt: skip
 
 

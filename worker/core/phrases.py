@@ -231,6 +231,7 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
     "es": (
         "darme de baja",
         "denme de baja",
+        "me den de baja",
         "deseo darme de baja",
         "quiero darme de baja",
         "quiero darme de baja",
@@ -835,6 +836,20 @@ FOOTER_CUES: tuple[str, ...] = (
     "tasta",
     "jos haluat",
     "asetukset",
+    # "if you wish (no longer)…", "you can at any time…" in the seven languages
+    "si vous souhaitez",
+    "si vous ne souhaitez plus",
+    "vous pouvez a tout moment",
+    "si desea",
+    "si ya no desea",
+    "wenn sie",
+    "falls sie",
+    "se desidera",
+    "se non desidera",
+    "se deseja",
+    "se nao deseja",
+    "als u",
+    "indien u",
     # Turkish: click (here), from here, settings, "in order to leave the subscription"
     "tiklayin",
     "tiklayiniz",
@@ -1434,7 +1449,22 @@ AUTO_REPLY_BODIES: tuple[str, ...] = (
     "jag ar ledig",
     "izindeyim",
     "ofis disindayim",
-    # ticket systems' acknowledgements ("[Ticket #123] Re: Unsubscribe me" echoes ours)
+    "rientro in ufficio",
+    "back in the office",
+    "back on monday",
+    # Chinese and Japanese, matched inside the text (no spaces between words)
+    "休假",
+    "不在办公室",
+    "出差",
+    "休暇",
+    "不在にして",
+    "出張中",
+)
+
+#: ticket systems' and help desks' acknowledgements ("[Ticket #123] Re: Unsubscribe me"
+#: echoes ours, and "your request to no longer receive…" echoes the person's): machine
+#: mail whatever request it quotes (see classify._auto_reply)
+ACKNOWLEDGEMENT_BODIES: tuple[str, ...] = (
     "we have received your request",
     "we've received your request",
     "your request has been received",
@@ -1446,9 +1476,6 @@ AUTO_REPLY_BODIES: tuple[str, ...] = (
     "your ticket has been received",
     "thank you for contacting",
     "ticket id",
-    "rientro in ufficio",
-    "back in the office",
-    "back on monday",
     "hemos recibido su solicitud",
     "hemos recibido tu solicitud",
     "nous avons bien recu votre demande",
@@ -1459,13 +1486,9 @@ AUTO_REPLY_BODIES: tuple[str, ...] = (
     "abbiamo ricevuto la sua richiesta",
     "we hebben uw verzoek ontvangen",
     "uw verzoek is ontvangen",
-    # Chinese and Japanese, matched inside the text (no spaces between words)
-    "休假",
-    "不在办公室",
-    "出差",
-    "休暇",
-    "不在にして",
-    "出張中",
+    "nous accusons bonne reception",
+    "accusons reception de votre",
+    "votre demande a ete enregistree",
 )
 
 #: subjects of delivery failure notices

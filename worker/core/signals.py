@@ -23,7 +23,7 @@ from worker.core.message import (
     raw_addresses_in,
     walk,
 )
-from worker.core.phrases import AUTO_REPLY_BODIES, AUTO_REPLY_SUBJECTS
+from worker.core.phrases import ACKNOWLEDGEMENT_BODIES, AUTO_REPLY_BODIES, AUTO_REPLY_SUBJECTS
 
 _AUTO_HEADERS = (
     "X-Autoreply",
@@ -61,6 +61,10 @@ def _body_pattern(phrase: str) -> re.Pattern[str]:
 
 
 _AUTO_REPLY_BODY_RES = tuple((phrase, _body_pattern(phrase)) for phrase in AUTO_REPLY_BODIES)
+_ACKNOWLEDGEMENT_RES = tuple((phrase, _body_pattern(phrase)) for phrase in ACKNOWLEDGEMENT_BODIES)
+#: how :func:`auto_reply_text` starts its evidence when the words are an out-of-office's
+#: (a person may write them too), not a help desk's acknowledgement or a read receipt
+OUT_OF_OFFICE_WORDS = "auto-reply phrase"
 
 
 def machine_markers(msg: Message) -> list[str]:
@@ -223,13 +227,16 @@ def auto_reply_text(subject: str, body: str) -> str | None:
     if _READ_RECEIPT_SUBJECT.match(fold(subject)):
         return f'read receipt subject "{subject[:40]}"'
     subj = fold(clean_subject(subject))
+    start = fold(body[:600])
+    for phrase, pattern in _ACKNOWLEDGEMENT_RES:
+        if phrase in start and pattern.search(start):
+            return f'acknowledgement phrase "{phrase}" in body'
     for phrase in AUTO_REPLY_SUBJECTS:
         if phrase in subj:
-            return f'auto-reply phrase "{phrase}" in subject'
-    start = fold(body[:600])
+            return f'{OUT_OF_OFFICE_WORDS} "{phrase}" in subject'
     for phrase, pattern in _AUTO_REPLY_BODY_RES:
         if phrase in start and pattern.search(start):
-            return f'auto-reply phrase "{phrase}" in body'
+            return f'{OUT_OF_OFFICE_WORDS} "{phrase}" in body'
     return None
 
 
