@@ -44,6 +44,7 @@ from worker.core.message import (
 from worker.core.quotes import strip_quotes
 from worker.core.signals import (
     OUT_OF_OFFICE_WORDS,
+    acknowledgement_text,
     authentication_failed,
     auto_reply_text,
     machine_markers,
@@ -343,7 +344,12 @@ def _auto_reply(ctx: _Context) -> Classification | None:
     if not markers:
         return None
     words_only = text_cue is not None and markers == [text_cue]
-    if words_only and str(text_cue).startswith(OUT_OF_OFFICE_WORDS) and _asks_to_stop(ctx):
+    if (
+        words_only
+        and str(text_cue).startswith(OUT_OF_OFFICE_WORDS)
+        and not acknowledgement_text(ctx.body)
+        and _asks_to_stop(ctx)
+    ):
         # only words look like an out-of-office ("I am on vacation this week, but please
         # unsubscribe me", a subject "Abwesenheit ab 1.12. / bitte austragen"): no
         # header or sender says machine, no help desk acknowledges anything, and the

@@ -227,16 +227,28 @@ def auto_reply_text(subject: str, body: str) -> str | None:
     if _READ_RECEIPT_SUBJECT.match(fold(subject)):
         return f'read receipt subject "{subject[:40]}"'
     subj = fold(clean_subject(subject))
-    start = fold(body[:600])
-    for phrase, pattern in _ACKNOWLEDGEMENT_RES:
-        if phrase in start and pattern.search(start):
-            return f'acknowledgement phrase "{phrase}" in body'
     for phrase in AUTO_REPLY_SUBJECTS:
         if phrase in subj:
             return f'{OUT_OF_OFFICE_WORDS} "{phrase}" in subject'
+    start = fold(body[:600])
+    acknowledged = _acknowledgement(start)
+    if acknowledged:
+        return acknowledged
     for phrase, pattern in _AUTO_REPLY_BODY_RES:
         if phrase in start and pattern.search(start):
             return f'{OUT_OF_OFFICE_WORDS} "{phrase}" in body'
+    return None
+
+
+def acknowledgement_text(body: str) -> str | None:
+    """Evidence of a help desk's acknowledgement in the first lines of the body."""
+    return _acknowledgement(fold(body[:600]))
+
+
+def _acknowledgement(start: str) -> str | None:
+    for phrase, pattern in _ACKNOWLEDGEMENT_RES:
+        if phrase in start and pattern.search(start):
+            return f'acknowledgement phrase "{phrase}" in body'
     return None
 
 
