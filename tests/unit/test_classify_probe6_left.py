@@ -148,3 +148,16 @@ def test_every_legal_notice_opening_is_found(line: str) -> None:
 
     assert line.startswith(_NOTICE_STARTS)
     assert _LEGAL_NOTICE.match(line)
+
+
+def test_a_one_word_request_above_a_long_disclaimer_is_short() -> None:
+    # the second probe's "Remove" over an English confidentiality notice: the notice is
+    # not the writer's text, so the reply is one word and the keyword decides
+    body = (
+        "Remove\n\nJohn Smith\nSenior Buyer, ACME Corp\n\nThis e-mail and any attachments "
+        "are confidential and intended solely for the addressee. If you have received it in "
+        "error, please notify the sender and delete it. Any views expressed are those of the "
+        "author. We process personal data in accordance with the GDPR; see our privacy notice."
+    )
+    result = classify(mail(body, "Re: Newsletter"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
