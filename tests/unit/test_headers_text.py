@@ -384,13 +384,35 @@ def test_first_marker_verb_prefilter_never_hides_an_attribution() -> None:
     words = ["On", "Mon,", "Ana", "<a@b.c>", "wrote:", "WROTE", "schrieb:", "a", "écrit :",
              "Le", "ha", "scritto:", "het", "volgende", "geschreven:", "\u0130", "\u212a",
              "napisał:", "написал:", "am", "hello", " ", "\t", "\u2003", "Thanks",
-             "x" * 150]  # fmt: skip
-    for _ in range(3000):
+             "x" * 150, ">", "> ", ">>", "-- ", "--", "_" * 12, "-" * 12, "From:", "Sent:",
+             "*From:*", "Von:", "Gesendet:", "Sent", "from", "my", "iPhone", "Original",
+             "Message", "-----"]  # fmt: skip
+    for _ in range(6000):
         lines = [
             " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 6)))
             for _ in range(rnd.randint(1, 8))
         ]
         assert quotes._first_marker(lines) == reference(lines), lines
+
+
+def test_no_marker_pattern_matches_a_quoted_line() -> None:
+    # _first_marker skips these patterns on lines that start with ">": each must need a
+    # character other than ">" after its leading whitespace
+    samples = ["-- ", "--", "-----Original Message-----", "Begin forwarded message:",
+               "Sent from my iPhone", "_" * 20, "-" * 20, "From: a@b.c", "*From:* x",
+               "Von: x", "差出人: x", "От: x", "Get Outlook for iOS", "Enviado desde mi iPhone",
+               ""]  # fmt: skip
+    for sample in samples:
+        for prefix in (">", "> ", ">> ", ">\t"):
+            line = prefix + sample
+            for pattern in (quotes._SEPARATOR, quotes._SIGNATURE, quotes._RULER,
+                            quotes._OUTLOOK_FROM):  # fmt: skip
+                assert pattern.match(line) is None, (pattern.pattern[:40], line)
+        # and the samples themselves are markers, so the test would see a wrong skip
+        assert any(
+            p.match(sample)
+            for p in (quotes._SEPARATOR, quotes._SIGNATURE, quotes._RULER, quotes._OUTLOOK_FROM)
+        ) or sample == "", sample
 
 
 def test_verb_prefilter_never_hides_a_verb() -> None:
@@ -495,3 +517,19 @@ def test_plain_mime_headers_read_as_the_modern_policy_reads_them() -> None:
         for read in reads:
             assert _outcome(read, raw) == _outcome(read, rendered), fields
     assert checked > 300
+
+
+def test_forward_mark_prefilter_never_hides_a_forward_line() -> None:
+    # classify._forwarded_people searches _FORWARD_MARK only when the text holds "--" or,
+    # case-folded, "begin forwarded message": every match must hold one of them
+    from worker.core import classify
+
+    rnd = random.Random(12)
+    words = ["--", "-", "---- Forwarded message ----", "Begin", "forwarded", "message:",
+             "BEGIN FORWARDED MESSAGE:", "begin forwarded meſſage:", "Begİn", "\u212a",
+             "Original Message", "-----Ursprüngliche Nachricht-----", ">", "\n", "\n> ",
+             "Hallo", "Mensaje reenviado", "\t", " "]  # fmt: skip
+    for _ in range(4000):
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 10)))
+        if classify._FORWARD_MARK.search(text):
+            assert "--" in text or "begin forwarded message" in caseless(text), text

@@ -558,7 +558,11 @@ def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
             for sub in children(part):
                 values += headers(sub, "From") + headers(sub, "To") + headers(sub, "Cc")
     text = own_text(ctx.msg)
-    mark = _FORWARD_MARK.search(text)
+    # each alternative of _FORWARD_MARK holds "--" or "begin forwarded message": looked
+    # for first, they spare its line-by-line search of the whole text (with a quoted
+    # newsletter, 3% of a reply's classification)
+    has_mark = "--" in text or "begin forwarded message" in caseless(text)
+    mark = _FORWARD_MARK.search(text) if has_mark else None
     if mark is None and _has_sent_line(text[:4000]):
         mark = _OUTLOOK_HEADER_BLOCK.search(text, 0, 4000)
     if mark is not None:

@@ -47,11 +47,14 @@ def memo_scope() -> Iterator[None]:
     scope every call computes afresh, so a caller that changes a message never sees a
     stale value."""
     previous = getattr(_STATE, "memo", None)
+    previous_scope = getattr(_STATE, "scope", None)
     _STATE.memo = {}
+    _STATE.scope = object()  # this scope's mark on the parts it reads (see _header_view)
     try:
         yield
     finally:
         _STATE.memo = previous
+        _STATE.scope = previous_scope
 
 
 def _memo_get(kind: str, part: object, extra: object = None) -> tuple[_Key, Any]:
@@ -581,7 +584,7 @@ def headers(msg: Message, name: str) -> list[str]:
         out = _texts(found)
         _memo_put(key, msg, tuple(out))
         return out
-    view = memoized("header_view", msg, _HeaderView)
+    view = _header_view(msg)
     decoded = view.decoded.get(lname)
     if decoded is None:
         raw = view.raw.get(lname)
@@ -620,6 +623,28 @@ class _HeaderView:
         self.decoded: dict[str, tuple[str, ...]] = {}
 
 
+#: the attribute a compat32 part keeps its :class:`_HeaderView` in, with the memo scope
+#: it was made in: header lookups are the classifier's most frequent call (two dozen a
+#: message), and the memo's keyed lookup was most of their cost
+_VIEW_ATTR = "_optout_header_view"
+
+
+def _header_view(msg: Message) -> _HeaderView:
+    """``memoized("header_view", msg, _HeaderView)``, kept on the part itself.
+
+    Valid in the memo scope it was made in only (its mark is compared): outside a scope
+    every call builds a new view, as every memoized value is computed afresh there.
+    """
+    scope = getattr(_STATE, "scope", None)
+    kept: tuple[object, _HeaderView] | None = msg.__dict__.get(_VIEW_ATTR)
+    if kept is not None and scope is not None and kept[0] is scope:
+        return kept[1]
+    view = _HeaderView(msg)
+    if scope is not None:
+        msg.__dict__[_VIEW_ATTR] = (scope, view)
+    return view
+
+
 def _render(name: str, value: Any) -> Any:
     """A raw compat32 value as the modern policy shows it (objects stay as they are)."""
     if isinstance(value, str) and not hasattr(value, "name"):
@@ -637,7 +662,7 @@ def rendered_items(msg: Message) -> list[tuple[str, str]]:
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
     if not _modern(msg):
-        return name.lower() in memoized("header_view", msg, _HeaderView).raw
+        return name.lower() in _header_view(msg).raw
     try:
         return name in msg
     except Exception:
