@@ -409,10 +409,13 @@ def test_no_marker_pattern_matches_a_quoted_line() -> None:
                             quotes._OUTLOOK_FROM):  # fmt: skip
                 assert pattern.match(line) is None, (pattern.pattern[:40], line)
         # and the samples themselves are markers, so the test would see a wrong skip
-        assert any(
-            p.match(sample)
-            for p in (quotes._SEPARATOR, quotes._SIGNATURE, quotes._RULER, quotes._OUTLOOK_FROM)
-        ) or sample == "", sample
+        assert (
+            any(
+                p.match(sample)
+                for p in (quotes._SEPARATOR, quotes._SIGNATURE, quotes._RULER, quotes._OUTLOOK_FROM)
+            )
+            or sample == ""
+        ), sample
 
 
 def test_verb_prefilter_never_hides_a_verb() -> None:
