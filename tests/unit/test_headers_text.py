@@ -536,3 +536,15 @@ def test_forward_mark_prefilter_never_hides_a_forward_line() -> None:
         text = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 10)))
         if classify._FORWARD_MARK.search(text):
             assert "--" in text or "begin forwarded message" in caseless(text), text
+
+
+def test_line_split_is_the_stream_readlines() -> None:
+    import io
+
+    from worker.core.message import _lines
+
+    rnd = random.Random(13)
+    pieces = ["\r\n", "\n", "\r", "a", "bc ", "\x0b", "\x0c", "\x85", "\u2028", "", "\r\r\n"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert _lines(text) == io.StringIO(text, newline="").readlines(), repr(text)

@@ -181,7 +181,9 @@ def _first_verb_line(lines: list[str]) -> int:
 
 
 def _is_attribution(line: str, following: str) -> bool:
-    if len(line) > 300:
+    if len(line) > 300 or not line.strip():
+        # a blank line is none (every pattern below wants words of its own), and one
+        # stands above most attributions: its verb search of the joined pair is spared
         return False
     # Gmail wraps long attributions: "On Thu, ... <\ninfo@example.org> wrote:"
     joined = f"{line.rstrip()} {following.strip()}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from worker.core.intent import clean_subject, fold
+from worker.core.intent import fold, folded_subject
 from worker.core.message import (
     content_type,
     decode_payload,
@@ -226,7 +226,7 @@ def auto_reply_text(subject: str, body: str) -> str | None:
     """Evidence of an out-of-office reply in the subject or the first lines of the body."""
     if _READ_RECEIPT_SUBJECT.match(fold(subject)):
         return f'read receipt subject "{subject[:40]}"'
-    subj = fold(clean_subject(subject))
+    subj = folded_subject(subject)
     for phrase in AUTO_REPLY_SUBJECTS:
         if phrase in subj:
             return f'{OUT_OF_OFFICE_WORDS} "{phrase}" in subject'
