@@ -538,13 +538,33 @@ def test_forward_mark_prefilter_never_hides_a_forward_line() -> None:
             assert "--" in text or "begin forwarded message" in caseless(text), text
 
 
-def test_line_split_is_the_stream_readlines() -> None:
-    import io
-
-    from worker.core.message import _lines
-
-    rnd = random.Random(13)
-    pieces = ["\r\n", "\n", "\r", "a", "bc ", "\x0b", "\x0c", "\x85", "\u2028", "", "\r\r\n"]
-    for _ in range(3000):
-        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
-        assert _lines(text) == io.StringIO(text, newline="").readlines(), repr(text)
+def test_marker_first_character_filter_never_hides_a_marker() -> None:
+    # _first_marker tries the four marker patterns only on lines _may_open_marker lets
+    # through: every character it turns away, put first in place of a marker line's own
+    # first character, must leave all four without a match
+    patterns = (quotes._SEPARATOR, quotes._SIGNATURE, quotes._RULER, quotes._OUTLOOK_FROM)
+    samples = ["-- ", "--", "-----Original Message-----", "Begin forwarded message:",
+               "Sent from my iPhone", "sent from Outlook", "Get Outlook for iOS",
+               "Enviado desde mi iPhone", "Envoyé de mon iPhone", "Von meinem iPhone gesendet",
+               "Gesendet von meinem iPad", "Inviato da iPhone", "Verzonden met iPhone",
+               "Skickat från min iPhone", "Diese Nachricht wurde von meinem Handy gesendet",
+               "_" * 20, "-" * 20, "From: a@b.c", "*From:* x", "Von: x", "De: x", "Da: x",
+               "Van: x", "Från: x", "Od: x", "От: x", "差出人: x", "发件人: x", "寄件者: x",
+               "-----Ursprüngliche Nachricht-----"]  # fmt: skip
+    for sample in samples:
+        assert any(p.match(sample) for p in patterns), sample
+        assert quotes._may_open_marker(sample)
+        assert quotes._may_open_marker(" \t" + sample)
+    chars = [chr(c) for c in range(0x3000)] + ["差", "发", "寄", "\u212a", "\uff0a"]
+    for char in chars:
+        for sample in samples:
+            for line in (char + sample[1:], " " + char + sample[1:]):
+                if not quotes._may_open_marker(line):
+                    assert not any(p.match(line) for p in patterns), repr(line)
+    # and any character a case-insensitive pattern takes for one of the starts, anywhere
+    # in Unicode, passes the filter
+    starts = re.compile("[" + re.escape("".join(sorted(quotes._MARKER_STARTS))) + "]", re.I)
+    for code in range(0x110000):
+        char = chr(code)
+        if starts.fullmatch(char):
+            assert quotes._may_open_marker(char + "x"), hex(code)

@@ -14,7 +14,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from email.message import EmailMessage, Message
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
@@ -70,13 +70,16 @@ class MessageClass(enum.StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True)
+@dataclass(init=False, unsafe_hash=True)
 class Classification:
     """The classifier's answer, with everything the service needs to act and to audit.
 
     ``addresses`` are the addresses the outcome applies to: the failed recipients of a
     bounce, the complainant of a complaint, the sender of an unsubscribe or privacy
     request. ``tokens`` are raw and unverified; verifying them is the service's job.
+
+    A value: nothing assigns to its fields after construction (mypy would let it, so
+    keep it so). It is no frozen dataclass because of its ``__init__``, below.
     """
 
     message_class: MessageClass
@@ -101,32 +104,91 @@ class Classification:
     #: soft bounces whatever their 5.x.x status (see bounces.failure_cause)
     bounce_cause: str | None = None
 
+    def __init__(
+        self,
+        message_class: MessageClass,
+        confidence: float,
+        evidence: tuple[str, ...],
+        sender: str | None = None,
+        addresses: tuple[str, ...] = (),
+        bounce_kind: str | None = None,
+        feedback_type: str | None = None,
+        suppresses: bool = False,
+        privacy_kinds: tuple[str, ...] = (),
+        privacy_optout: bool = False,
+        tokens: tuple[str, ...] = (),
+        authentication_failed: bool = False,
+        message_id: str | None = None,
+        other_addresses_in_body: tuple[str, ...] = (),
+        machine: bool = False,
+        on_behalf: str | None = None,
+        bounce_cause: str | None = None,
+    ) -> None:
+        # Written out, in field order (test_classification_init_is_the_fields holds the
+        # two together): compiled (mypyc), it stores each field directly, where a
+        # frozen dataclass's generated __init__ is interpreted Python calling
+        # object.__setattr__ once a field: 25,000 instructions a Classification, two a
+        # message, 3 % of its classification
+        self.message_class = message_class
+        self.confidence = confidence
+        self.evidence = evidence
+        self.sender = sender
+        self.addresses = addresses
+        self.bounce_kind = bounce_kind
+        self.feedback_type = feedback_type
+        self.suppresses = suppresses
+        self.privacy_kinds = privacy_kinds
+        self.privacy_optout = privacy_optout
+        self.tokens = tokens
+        self.authentication_failed = authentication_failed
+        self.message_id = message_id
+        self.other_addresses_in_body = other_addresses_in_body
+        self.machine = machine
+        self.on_behalf = on_behalf
+        self.bounce_cause = bounce_cause
+
     def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
         # pickled into and out of the classifier processes; compiled (mypyc) a frozen
         # class refuses pickle's attribute-by-attribute rebuild, so it is rebuilt by call
         return (Classification, tuple(getattr(self, f.name) for f in fields(self)))
 
 
-@dataclass(frozen=True)
 class _Context:
-    """Facts shared by every rule, computed once (the body only when a rule reads it)."""
+    """Facts shared by every rule, computed once (the body only when a rule reads it).
 
-    msg: Message
-    raw: bytes
-    #: ``msg`` when it reads exactly as a compat32 parse of ``raw`` (flufl.bounce may then
-    #: read it), else None; only flufl needs it, and only for a few messages
-    compat32: Callable[[], Message | None]
-    sender: str | None
-    subject: str
-    markers: tuple[str, ...]
-    tokens: tuple[str, ...]
-    authentication_failed: bool
-    message_id: str | None
-    #: our own addresses (see classify)
-    ours: frozenset[str] = frozenset()
-    #: facts computed on first use (see _lazy); a field, not the instance dict, which a
-    #: compiled class (mypyc, see scripts/build_native.py) does not have
-    lazy: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    A plain class, not a frozen dataclass: compiled, its __init__ stores the fields
+    directly (a frozen dataclass's generated one calls object.__setattr__ a field).
+    """
+
+    def __init__(
+        self,
+        msg: Message,
+        raw: bytes,
+        compat32: Callable[[], Message | None],
+        sender: str | None,
+        subject: str,
+        markers: tuple[str, ...],
+        tokens: tuple[str, ...],
+        authentication_failed: bool,
+        message_id: str | None,
+        ours: frozenset[str] = frozenset(),
+    ) -> None:
+        self.msg = msg
+        self.raw = raw
+        #: ``msg`` when it reads exactly as a compat32 parse of ``raw`` (flufl.bounce may
+        #: then read it), else None; only flufl needs it, and only for a few messages
+        self.compat32 = compat32
+        self.sender = sender
+        self.subject = subject
+        self.markers = markers
+        self.tokens = tokens
+        self.authentication_failed = authentication_failed
+        self.message_id = message_id
+        #: our own addresses (see classify)
+        self.ours = ours
+        #: facts computed on first use (see _lazy); an attribute, not the instance dict,
+        #: which a compiled class (mypyc, see scripts/build_native.py) does not have
+        self.lazy: dict[str, str] = {}
 
     @property
     def body(self) -> str:
@@ -139,7 +201,7 @@ class _Context:
 
 
 def _lazy(ctx: _Context, name: str, compute: Callable[[], str]) -> str:
-    """Compute a context fact on first use (the dataclass is frozen; its dict is not)."""
+    """Compute a context fact on first use."""
     cache = ctx.lazy
     if name not in cache:
         cache[name] = compute()

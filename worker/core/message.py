@@ -255,23 +255,6 @@ def _without_eol(text: str) -> str:
 _NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
 
 
-def _lines(text: str) -> list[str]:
-    """``io.StringIO(text, newline="").readlines()``: lines split at ``\\r\\n``, ``\\r``
-    and ``\\n``, each with its line break.
-
-    Mail is written with ``\\r\\n``: without a bare ``\\r``, splitting at ``\\n`` gives
-    the same lines, several times faster than the stream's newline translation.
-    """
-    if text.count("\r") != text.count("\r\n"):
-        return io.StringIO(text, newline="").readlines()
-    parts = text.split("\n")
-    last = parts.pop()
-    lines = [part + "\n" for part in parts]
-    if last:
-        lines.append(last)
-    return lines
-
-
 class _LineParser:
     """``BytesParser(policy=compat32).parsebytes``, for a message that is all there.
 
@@ -284,7 +267,7 @@ class _LineParser:
 
     def __init__(self, raw: bytes) -> None:
         text = raw.decode("ascii", "surrogateescape")
-        self._lines = _lines(text)
+        self._lines = io.StringIO(text, newline="").readlines()
         self._pos = 0
         self._pushed_empty = False
         self._eof: list[tuple[tuple[str, ...], Callable[[str], Any]]] = []

@@ -143,17 +143,31 @@ def _first_marker(lines: list[str]) -> int:
             ):
                 return index
             continue
-        if _SEPARATOR.match(line) or _SIGNATURE.match(line):
-            return index
-        if _RULER.match(line) and _from_line_follows(lines, index):
-            return index
+        if _may_open_marker(line):
+            if _SEPARATOR.match(line) or _SIGNATURE.match(line):
+                return index
+            if _RULER.match(line) and _from_line_follows(lines, index):
+                return index
+            if _OUTLOOK_FROM.match(line) and _outlook_block(lines, index):
+                return index
         if index + 1 >= first_verb and _is_attribution(
             line, lines[index + 1] if index + 1 < len(lines) else ""
         ):
             return index
-        if _OUTLOOK_FROM.match(line) and _outlook_block(lines, index):
-            return index
     return len(lines)
+
+
+#: every character that, case-folded (message.caseless), can follow the leading
+#: whitespace of a line _SEPARATOR, _SIGNATURE, _RULER or _OUTLOOK_FROM matches
+#: (test_headers_text.py tries every other character against the four)
+_MARKER_STARTS = frozenset("-_*bdefgiosv\u043e\u1c82差发寄")
+
+
+def _may_open_marker(line: str) -> bool:
+    """False when none of the four marker patterns can match ``line``: a test of its
+    first character, against four pattern calls on every line of a reply's own text."""
+    first = line.lstrip()[:1]
+    return bool(first) and caseless_once(first)[:1] in _MARKER_STARTS
 
 
 def _first_verb_line(lines: list[str]) -> int:
