@@ -39,6 +39,7 @@ MODULES = (
     "prepared",
     "quotes",
     "signals",
+    "verdict",
 )
 #: the shared library's name: mypyc puts it at top level; it is moved into worker/core
 GROUP = "optout_native"

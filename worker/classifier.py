@@ -14,6 +14,7 @@ started for the next one, so a crash there never loses or delays an item.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import signal
@@ -23,8 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import structlog
 
-from worker.core.classify import DEFAULT_MAX_BYTES
-from worker.core.prepared import Prepared, prepare_many
+from worker.core.verdict import DEFAULT_MAX_BYTES, Prepared
 
 log = structlog.get_logger("optout.classifier")
 
@@ -49,13 +49,32 @@ def default_workers(cores: int | None = None) -> int:
     return max(1, cores - 1)
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
+    """A classifier process's first steps, right after the fork."""
     # Ctrl-C reaches the whole process group; stopping is the parent's decision, and it
     # finishes the batch in hand first. SIGTERM is left alone: the executor uses it to
     # end the workers of a broken pool, and a worker ended by one (systemd's default
     # KillMode sends it to every process of the unit; deploy/ uses KillMode=mixed) only
     # costs a fallback to classifying in a thread.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The classifier's modules (0.1 s to import: several hundred patterns to compile)
+    # are imported here, in the worker only, while the parent goes on connecting to the
+    # mailbox and fetching the first batch; kept for the process's life, they are frozen
+    # out of the collector's walks (see worker.cli).
+    gc.disable()
+    try:
+        import worker.core.prepared  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _prepare(raws: list[bytes], max_bytes: int, ours: frozenset[str]) -> list[Prepared]:
+    """:func:`worker.core.prepared.prepare_many`, imported on first use: this module is
+    the parent's too, which only reads the answers (see worker.core.verdict)."""
+    from worker.core.prepared import prepare_many
+
+    return prepare_many(raws, max_bytes, ours)
 
 
 class ClassifierPool:
@@ -77,7 +96,7 @@ class ClassifierPool:
     async def prepare(self, raws: Sequence[bytes]) -> list[Prepared]:
         """Classify ``raws``; the answers in the same order. Never raises for a message."""
         if self.workers == 0 or len(raws) < self.min_items:
-            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes, self.ours)
+            return await asyncio.to_thread(_prepare, list(raws), self.max_bytes, self.ours)
         pool = self._ensure()
         loop = asyncio.get_running_loop()
         size = -(-len(raws) // self.workers)
@@ -85,14 +104,14 @@ class ClassifierPool:
         try:
             parts = await asyncio.gather(
                 *(
-                    loop.run_in_executor(pool, prepare_many, c, self.max_bytes, self.ours)
+                    loop.run_in_executor(pool, _prepare, c, self.max_bytes, self.ours)
                     for c in chunks
                 )
             )
         except BrokenProcessPool:
             log.warning("classifier.pool_broken", items=len(raws), action="classified in a thread")
             self._discard()
-            return await asyncio.to_thread(prepare_many, list(raws), self.max_bytes, self.ours)
+            return await asyncio.to_thread(_prepare, list(raws), self.max_bytes, self.ours)
         return [p for part in parts for p in part]
 
     def start(self) -> ClassifierPool:
@@ -111,7 +130,7 @@ class ClassifierPool:
             pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("fork"),
-                initializer=_ignore_interrupts,
+                initializer=_start_worker,
             )
             # with "fork", the first submit forks every worker at once, before the
             # executor starts its own manager thread

@@ -14,8 +14,8 @@ import click
 
 from worker.classifier import ClassifierPool
 from worker.cli import _console, _open, _print_json, built_for_good, cli, config_option, local
-from worker.core.classify import Classification, classify
 from worker.core.message import all_text, header, parse_bytes
+from worker.core.verdict import Classification
 from worker.errors import OptoutError, UserError
 from worker.poller import Poller, classifier_pool, linklog_readers, mailbox_entries
 from worker.sources import open_source
@@ -69,6 +69,8 @@ def classification_record(name: str, c: Classification) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def classify_cmd(files: tuple[Path, ...], as_json: bool) -> None:
     """Classify saved messages (.eml, Maildir, mbox) without writing anything."""
+    from worker.core.classify import classify  # only here: `optout poll` imports this module
+
     for path in files:
         for name, raw in iter_messages(path):
             rec = classification_record(name, classify(raw))

@@ -25,7 +25,6 @@ import structlog
 
 from worker.core.addresses import mask
 from worker.core.addresses import recent_address_hash as address_hash
-from worker.core.classify import Classification, MessageClass
 from worker.core.deadlines import calendar_deadline
 from worker.core.model import AuditKind, NewRequest, RequestStatus, RequestView
 from worker.core.plan import (
@@ -39,8 +38,8 @@ from worker.core.plan import (
     escalation,
     plan,
 )
-from worker.core.prepared import Prepared, prepare_many
 from worker.core.tokens import InvalidToken, KeyRing, TokenClaims
+from worker.core.verdict import Classification, MessageClass, Prepared
 from worker.errors import DatabaseUnavailable, InvalidState, NotFound
 from worker.mailer import Mailer
 from worker.service import OptoutService, require_text
@@ -142,6 +141,10 @@ class IntakeService:
 
     def process_many(self, items: Sequence[Inbound]) -> list[ItemResult]:
         """:meth:`done` + classification in this thread + :meth:`commit_many`."""
+        # here, not at the top: the poller's parent process commits what its classifier
+        # processes send and never needs the classifier's modules (see core.verdict)
+        from worker.core.prepared import prepare_many
+
         done = self.done(items)
         todo = [i for i in items if (i.source, i.key) not in done]
         fresh = iter(

@@ -22,7 +22,7 @@ from worker.bootstrap import App
 from worker.classifier import ClassifierPool
 from worker.config import ImapSource, LinklogSource, MaildirSource, Settings
 from worker.core.plan import Disposition
-from worker.core.prepared import Prepared
+from worker.core.verdict import Prepared
 from worker.errors import ConfigError, DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService

@@ -10,11 +10,9 @@ unquoted words. :func:`classify` never raises: a message that cannot be read is
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from email.message import EmailMessage, Message
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
@@ -52,105 +50,11 @@ from worker.core.signals import (
     sent_to_unsubscribe_address,
     tokens,
 )
+from worker.core.verdict import DEFAULT_MAX_BYTES, Classification, MessageClass
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _PRIVACY_OPTOUT_KINDS = frozenset({"erasure", "objection", "do_not_sell"})
 _DMARC_REPORT = re.compile(r"^report domain:|dmarc (?:aggregate )?report", re.IGNORECASE)
-
-
-class MessageClass(enum.StrEnum):
-    """What an inbound message is; the service maps each to an outcome."""
-
-    UNSUBSCRIBE = "unsubscribe"
-    BOUNCE = "bounce"
-    COMPLAINT = "complaint"
-    AUTO_REPLY = "auto_reply"
-    PRIVACY_REQUEST = "privacy_request"
-    OTHER = "other"
-
-
-@dataclass(init=False, unsafe_hash=True)
-class Classification:
-    """The classifier's answer, with everything the service needs to act and to audit.
-
-    ``addresses`` are the addresses the outcome applies to: the failed recipients of a
-    bounce, the complainant of a complaint, the sender of an unsubscribe or privacy
-    request. ``tokens`` are raw and unverified; verifying them is the service's job.
-
-    A value: nothing assigns to its fields after construction (mypy would let it, so
-    keep it so). It is no frozen dataclass because of its ``__init__``, below.
-    """
-
-    message_class: MessageClass
-    confidence: float
-    evidence: tuple[str, ...]
-    sender: str | None = None
-    addresses: tuple[str, ...] = ()
-    bounce_kind: str | None = None
-    feedback_type: str | None = None
-    suppresses: bool = False
-    privacy_kinds: tuple[str, ...] = ()
-    privacy_optout: bool = False
-    tokens: tuple[str, ...] = ()
-    authentication_failed: bool = False
-    message_id: str | None = None
-    other_addresses_in_body: tuple[str, ...] = ()
-    machine: bool = False
-    #: the family member a request is about ("my wife"), when it is not the sender's own
-    on_behalf: str | None = None
-    #: why delivery failed (bounces.CAUSE_TEXT's keys): a hard bounce's is the address's
-    #: own (no_such_user, no_such_domain, moved, permanent); mailbox_full, blocked, … are
-    #: soft bounces whatever their 5.x.x status (see bounces.failure_cause)
-    bounce_cause: str | None = None
-
-    def __init__(
-        self,
-        message_class: MessageClass,
-        confidence: float,
-        evidence: tuple[str, ...],
-        sender: str | None = None,
-        addresses: tuple[str, ...] = (),
-        bounce_kind: str | None = None,
-        feedback_type: str | None = None,
-        suppresses: bool = False,
-        privacy_kinds: tuple[str, ...] = (),
-        privacy_optout: bool = False,
-        tokens: tuple[str, ...] = (),
-        authentication_failed: bool = False,
-        message_id: str | None = None,
-        other_addresses_in_body: tuple[str, ...] = (),
-        machine: bool = False,
-        on_behalf: str | None = None,
-        bounce_cause: str | None = None,
-    ) -> None:
-        # Written out, in field order (test_classification_init_is_the_fields holds the
-        # two together): compiled (mypyc), it stores each field directly, where a
-        # frozen dataclass's generated __init__ is interpreted Python calling
-        # object.__setattr__ once a field: 25,000 instructions a Classification, two a
-        # message, 3 % of its classification
-        self.message_class = message_class
-        self.confidence = confidence
-        self.evidence = evidence
-        self.sender = sender
-        self.addresses = addresses
-        self.bounce_kind = bounce_kind
-        self.feedback_type = feedback_type
-        self.suppresses = suppresses
-        self.privacy_kinds = privacy_kinds
-        self.privacy_optout = privacy_optout
-        self.tokens = tokens
-        self.authentication_failed = authentication_failed
-        self.message_id = message_id
-        self.other_addresses_in_body = other_addresses_in_body
-        self.machine = machine
-        self.on_behalf = on_behalf
-        self.bounce_cause = bounce_cause
-
-    def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
-        # pickled into and out of the classifier processes; compiled (mypyc) a frozen
-        # class refuses pickle's attribute-by-attribute rebuild, so it is rebuilt by call
-        return (Classification, tuple(getattr(self, f.name) for f in fields(self)))
 
 
 class _Context:

@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import Any
 
 from worker.core.categories import ALL_PROMOTIONAL
-from worker.core.classify import Classification, MessageClass
 from worker.core.model import Channel, Reason
 from worker.core.tokens import TokenClaims
+from worker.core.verdict import Classification, MessageClass
 
 
 class Disposition(StrEnum):

@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 
-from worker.core.classify import DEFAULT_MAX_BYTES, Classification, classify_with_subject
+from worker.core.classify import classify_with_subject
 from worker.core.message import header, parse_bytes
+from worker.core.verdict import DEFAULT_MAX_BYTES, Prepared
+
+__all__ = ["Prepared", "prepare", "prepare_many", "subject"]
 
 #: how much of a message :func:`subject` reads its header block from
 _HEAD_CUT = 65536
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """The classifier's answer, the subject for the review list, the body's digest."""
-
-    classification: Classification
-    subject: str | None
-    sha256: str
-
-    def __reduce__(self) -> tuple[type[Prepared], tuple[object, ...]]:
-        # rebuilt by call after pickling, as Classification is (see there)
-        return (Prepared, tuple(getattr(self, f.name) for f in fields(self)))
 
 
 def prepare(

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 from worker.core.addresses import mask
 from worker.core.categories import ALL_PROMOTIONAL, EVERY
-from worker.core.classify import MessageClass
+from worker.core.verdict import MessageClass
 from worker.mail.headers import MAIL_POLICY
 
 if TYPE_CHECKING:
