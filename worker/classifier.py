@@ -57,6 +57,8 @@ def _start_worker() -> None:
     # KillMode sends it to every process of the unit; deploy/ uses KillMode=mixed) only
     # costs a fallback to classifying in a thread.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked over the fork (see ClassifierPool._ensure)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # The classifier's modules (0.1 s to import: several hundred patterns to compile)
     # are imported here, in the worker only, while the parent goes on connecting to the
     # mailbox and fetching the first batch; kept for the process's life, they are frozen
@@ -67,6 +69,18 @@ def _start_worker() -> None:
     finally:
         gc.freeze()
         gc.enable()
+
+
+def _block_interrupts() -> set[int | signal.Signals] | None:
+    """Block SIGINT in the calling thread; the mask before, for :func:`_restore_mask`."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        return None
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}))
+
+
+def _restore_mask(mask: set[int | signal.Signals] | None) -> None:
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _prepare(raws: list[bytes], max_bytes: int, ours: frozenset[str]) -> list[Prepared]:
@@ -133,8 +147,15 @@ class ClassifierPool:
                 initializer=_start_worker,
             )
             # with "fork", the first submit forks every worker at once, before the
-            # executor starts its own manager thread
-            pool.submit(int).result()
+            # executor starts its own manager thread. Not waited for: a worker imports
+            # the classifier first (see _start_worker), while this process goes on. So
+            # Ctrl-C is blocked over the fork: a worker is born with it blocked, until
+            # its first step ignores it, and this process gets it (queued) after.
+            blocked = _block_interrupts()
+            try:
+                pool.submit(int)
+            finally:
+                _restore_mask(blocked)
             self._pool = pool
         return self._pool
 

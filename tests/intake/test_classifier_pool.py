@@ -98,3 +98,27 @@ def test_the_workers_know_our_own_addresses() -> None:
         pool.close()
     assert got.classification.addresses == ()
     assert prepare_many([bounce])[0].classification.addresses == ("news@example.com",)
+
+
+def test_the_parent_reads_the_answers_without_importing_the_classifier() -> None:
+    # worker.core.verdict holds the answers' classes: the parent process (optout poll's)
+    # unpickles them without the classifier's 0.1 s import, which its worker makes
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import asyncio, sys\n"
+        "from tests.intake import messages as m\n"
+        "from worker.classifier import ClassifierPool\n"
+        "pool = ClassifierPool(1, min_items=1).start()\n"
+        "got = asyncio.run(pool.prepare([m.UNSUBSCRIBE, m.DSN_HARD] * 5))\n"
+        "pool.close()\n"
+        "print('CLASSES', ' '.join(p.classification.message_class for p in got))\n"
+        "print('LOADED', 'worker.core.classify' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert "CLASSES " + " ".join(["unsubscribe", "bounce"] * 5) in out
+    assert "LOADED False" in out
