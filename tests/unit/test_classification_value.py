@@ -6,6 +6,7 @@ import dataclasses
 import pickle
 
 from worker.core.classify import Classification, MessageClass
+from worker.core.verdict import Prepared
 
 
 def test_classification_init_is_the_fields() -> None:
@@ -34,6 +35,14 @@ def test_classification_init_is_the_fields() -> None:
     for f in fields[3:]:
         assert getattr(bare, f.name) == f.default, f.name
     assert [f.default for f in fields[:3]] == [dataclasses.MISSING] * 3
+    # pickled (into and out of the classifier processes) field by field, in order
+    assert pickle.loads(pickle.dumps(by_position)) == by_position
+    assert by_position.__reduce__()[1] == tuple(values)
+    prepared = Prepared(by_position, "subject", "digest")
+    assert pickle.loads(pickle.dumps(prepared)) == prepared
+    assert prepared.__reduce__()[1] == tuple(
+        getattr(prepared, f.name) for f in dataclasses.fields(Prepared)
+    )
 
 
 def test_classification_is_a_value() -> None:

@@ -568,3 +568,18 @@ def test_marker_first_character_filter_never_hides_a_marker() -> None:
         char = chr(code)
         if starts.fullmatch(char):
             assert quotes._may_open_marker(char + "x"), hex(code)
+
+
+def test_head_end_is_the_first_empty_line() -> None:
+    from worker.core.message import _head_end
+
+    def reference(raw: bytes) -> int:
+        ends = [i for i in (raw.find(b"\n\n", 0, 16384), raw.find(b"\n\r\n", 0, 16384)) if i >= 0]
+        return min(ends) + 1 if ends else 16384
+
+    rnd = random.Random(14)
+    pieces = [b"\r\n", b"\n", b"\r", b"a: b", b"x" * 40, b"\n\n", b"\r\n\r\n", b"\n\r\n"]
+    for _ in range(4000):
+        raw = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        assert _head_end(raw) == reference(raw), raw
+    assert _head_end(b"a: b\r\n" * 5000) == reference(b"a: b\r\n" * 5000)

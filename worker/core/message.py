@@ -182,7 +182,11 @@ def _head_end(raw: bytes) -> int:
     """Where the hint above stops looking: the first empty line, within 16 KB. A caseless
     search costs per byte scanned, and the hint is only a hint (the parse decides), so
     it reads the header block alone, not the first 16 KB of a body too."""
-    ends = [i for i in (raw.find(b"\n\n", 0, 16384), raw.find(b"\n\r\n", 0, 16384)) if i >= 0]
+    # mail's empty line is "\r\n" (holding no "\n\n"): found first, it bounds the
+    # search for a bare one, which otherwise read on to the cut in nearly every message
+    crlf = raw.find(b"\n\r\n", 0, 16384)
+    lf = raw.find(b"\n\n", 0, crlf + 1 if crlf >= 0 else 16384)
+    ends = [i for i in (lf, crlf) if i >= 0]
     return min(ends) + 1 if ends else 16384
 
 
@@ -224,8 +228,8 @@ def _parse_single_part(raw: bytes) -> Message | None:
     if current:
         fields.append(_source_field(current))
     msg = Message(policy=policy)
-    for name, value in fields:
-        msg.set_raw(name, value)
+    # what set_raw does a field (the list Message keeps them in), in one call
+    cast(Any, msg)._headers.extend(fields)
     if _ctype(msg).split("/")[0] in {"multipart", "message"}:
         return None
     msg.set_payload(text[pos:])

@@ -10,7 +10,7 @@ unpickling what its classifier process sends) never imports the classifier itsel
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 #: messages larger than this are not parsed: ``other``, with the size as evidence
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -105,9 +105,31 @@ class Classification:
         self.bounce_cause = bounce_cause
 
     def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
-        # pickled into and out of the classifier processes; compiled (mypyc) a frozen
-        # class refuses pickle's attribute-by-attribute rebuild, so it is rebuilt by call
-        return (Classification, tuple(getattr(self, f.name) for f in fields(self)))
+        # pickled out of the classifier processes, rebuilt by call (compiled, a class
+        # refuses pickle's attribute-by-attribute rebuild); the fields in __init__'s
+        # order, read directly (dataclasses.fields is interpreted: 2 µs a message)
+        return (
+            Classification,
+            (
+                self.message_class,
+                self.confidence,
+                self.evidence,
+                self.sender,
+                self.addresses,
+                self.bounce_kind,
+                self.feedback_type,
+                self.suppresses,
+                self.privacy_kinds,
+                self.privacy_optout,
+                self.tokens,
+                self.authentication_failed,
+                self.message_id,
+                self.other_addresses_in_body,
+                self.machine,
+                self.on_behalf,
+                self.bounce_cause,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,4 +142,4 @@ class Prepared:
 
     def __reduce__(self) -> tuple[type[Prepared], tuple[object, ...]]:
         # rebuilt by call after pickling, as Classification is (see there)
-        return (Prepared, tuple(getattr(self, f.name) for f in fields(self)))
+        return (Prepared, (self.classification, self.subject, self.sha256))
