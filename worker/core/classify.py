@@ -488,7 +488,9 @@ def _other_addresses(ctx: _Context) -> tuple[str, ...]:
     and the people of a message it forwards: Bob forwarding Jane's newsletter (or Jane's
     own request) with "unsubscribe!" asks about Jane, not about Bob."""
     ours = set(addresses_in(headers(ctx.msg, "To") + headers(ctx.msg, "Delivered-To")))
-    found = addresses_in(_ADDRESS.findall(before_legal_notice(ctx.body[:20_000])))
+    body = ctx.body[:20_000]
+    # an address holds "@": without one, the pattern's try at every word is spared
+    found = addresses_in(_ADDRESS.findall(before_legal_notice(body))) if "@" in body else ()
     own = tuple(a for a in found if a != ctx.sender and a not in ours)
     domains = {a.rpartition("@")[2] for a in ours}
     forwarded = tuple(
@@ -527,9 +529,10 @@ def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
     # each alternative of _FORWARD_MARK holds "--" or "begin forwarded message": looked
     # for first, they spare its line-by-line search of the whole text (with a quoted
     # newsletter, 3% of a reply's classification)
-    has_mark = "--" in text or "begin forwarded message" in caseless(text)
+    low = caseless(text)  # character for character: its first 4,000 are the text's
+    has_mark = "--" in text or "begin forwarded message" in low
     mark = _FORWARD_MARK.search(text) if has_mark else None
-    if mark is None and _has_sent_line(text[:4000]):
+    if mark is None and _has_sent_line(low[:4000]):
         mark = _OUTLOOK_HEADER_BLOCK.search(text, 0, 4000)
     if mark is not None:
         block = text[mark.start() : mark.end() + 4000]
@@ -537,10 +540,10 @@ def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
     return addresses_in(values)
 
 
-def _has_sent_line(text: str) -> bool:
+def _has_sent_line(low: str) -> bool:
     """A cheap look for the word of the second line of _OUTLOOK_HEADER_BLOCK (in a
-    forward's first 4,000 characters, where its header block is) before running it."""
-    low = caseless(text)
+    forward's first 4,000 characters, where its header block is) before running it;
+    ``low``: those characters, case-folded (message.caseless)."""
     return any(word in low for word in _SENT_WORDS)
 
 

@@ -188,7 +188,12 @@ def _first_verb_line(lines: list[str]) -> int:
         if "年" in text or _may_hold_verb(text):
             return 0
         return len(lines) + 1
-    match = _VERB_ASCII.search(text.lower())
+    low = text.lower()
+    # every verb holds its core (see _may_hold_verb): a few substring scans answer "none"
+    # in half the time of the alternation's search, which reads the whole text to say so
+    if not any(core in low for core in _VERB_CORES):
+        return len(lines) + 1
+    match = _VERB_ASCII.search(low)
     if match is None:
         return len(lines) + 1
     return text.count("\n", 0, match.start())
