@@ -359,7 +359,22 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
             hits.extend(_command_sentences(body_text))
     if not hits and words:
         hits.extend(_still_receiving(body_text))
+    if hits and not any(h.strong for h in hits) and _WORKED.search(body_text):
+        # a bare word beside a report that it worked ("Grazie, la disiscrizione ha
+        # funzionato", "Unsubscribe: it worked, thanks"): no request; a person reads it
+        return []
     return hits
+
+
+#: "it worked" of an opt-out, in the seven languages (folded); not its negations
+#: ("it didn't work", "no ha funcionado", "hat nicht funktioniert", "non ha funzionato")
+_WORKED = re.compile(
+    r"(?<!\w)(?:(?:it|that|this) (?:has |have )?worked|worked (?:fine|perfectly|well)"
+    r"|successfully unsubscribed|(?<!no )(?:ha|han) funcionado|a (?:bien )?(?:fonctionne|marche)"
+    r"|hat (?:(?!nicht|nie)\w+ )?(?:funktioniert|geklappt)|(?<!nao )funcionou"
+    r"|(?<!non )(?:ha|hanno) funzionato|(?:heeft|hebben) (?:(?!niet|nooit)\w+ )?gewerkt"
+    r"|is gelukt)(?!\w)"
+)
 
 
 #: "I (already) unsubscribed" and "I still get these", in one language (folded): an

@@ -121,6 +121,11 @@ def strip_quotes(text: str) -> str:
     head = lines[:cut]
     kept = [line for line in head if not line.lstrip().startswith(">")]
     if not any(line.strip() for line in kept) and cut < len(lines):
+        if _SIGNATURE.match(lines[cut]):
+            # a signature with nothing above it: the writer wrote nothing ("BAJA" in the
+            # subject over "--" and a business card); its name, firm and address are
+            # not words to read a request (or its absence) in
+            return ""
         kept = [line for line in lines[cut + 1 :] if not line.lstrip().startswith(">")]
         kept = kept[: _first_marker(kept)]
     return "\n".join(kept).strip()
