@@ -20,6 +20,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
         "optout",
         "cancel",
         "unsub",
+        "signoff",
         "leave",
         "no more",
         "remove from list",
@@ -313,6 +314,9 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "mich abmelden",
         "mich austragen",
         "mich bitte austragen",
+        "tragen sie mich bitte aus",
+        "melden sie mich bitte ab",
+        "nehmen sie mich bitte aus",
         "mich bitte abmelden",
         "keine e-mails mehr",
         "keine emails mehr",
@@ -411,6 +415,14 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "wil me afmelden",
         "wil mij afmelden",
         "mij willen uitschrijven",
+        "schrijf me alsjeblieft uit",
+        "schrijf mij alsjeblieft uit",
+        "schrijf me alstublieft uit",
+        "schrijf mij alstublieft uit",
+        "meld me alsjeblieft af",
+        "meld mij alsjeblieft af",
+        "meld me alstublieft af",
+        "meld mij alstublieft af",
         "me willen uitschrijven",
         "mij willen afmelden",
         "me willen afmelden",
@@ -1512,6 +1524,20 @@ ACKNOWLEDGEMENT_BODIES: tuple[str, ...] = (
     "nous accusons bonne reception",
     "accusons reception de votre",
     "votre demande a ete enregistree",
+)
+
+#: an Outlook message recall, in the seven languages' templates (folded, as patterns):
+#: the client sends it when its user withdraws a message, whatever that message asked
+#: ("Laura would like to recall the message, "Unsubscribe"."), so it asks for nothing.
+#: Read only where the whole text is that one line (see signals.auto_reply_text)
+RECALL_PATTERNS: tuple[str, ...] = (
+    r"would like to recall the message",
+    r"mochte die nachricht .{1,300} zuruckrufen",
+    r"souhaite rappeler le message",
+    r"(?:desea|quiere) recuperar el mensaje",
+    r"(?:vorrebbe|desidera) richiamare il messaggio",
+    r"(?:gostaria de|deseja) (?:recolher|recuperar) a mensagem",
+    r"wil het bericht .{1,300} intrekken",
 )
 
 #: subjects of delivery failure notices

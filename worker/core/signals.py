@@ -23,7 +23,12 @@ from worker.core.message import (
     raw_addresses_in,
     walk,
 )
-from worker.core.phrases import ACKNOWLEDGEMENT_BODIES, AUTO_REPLY_BODIES, AUTO_REPLY_SUBJECTS
+from worker.core.phrases import (
+    ACKNOWLEDGEMENT_BODIES,
+    AUTO_REPLY_BODIES,
+    AUTO_REPLY_SUBJECTS,
+    RECALL_PATTERNS,
+)
 
 _AUTO_HEADERS = (
     "X-Autoreply",
@@ -62,6 +67,21 @@ def _body_pattern(phrase: str) -> re.Pattern[str]:
 
 _AUTO_REPLY_BODY_RES = tuple((phrase, _body_pattern(phrase)) for phrase in AUTO_REPLY_BODIES)
 _ACKNOWLEDGEMENT_RES = tuple((phrase, _body_pattern(phrase)) for phrase in ACKNOWLEDGEMENT_BODIES)
+_RECALL = re.compile("|".join(f"(?:{p})" for p in RECALL_PATTERNS))
+
+
+def _recall(body: str) -> str | None:
+    """An Outlook message recall: the whole text is the client's one line ("Laura would
+    like to recall the message, "Unsubscribe"."). A person who words a request beside
+    it wrote more than that line, and is read as a person."""
+    text = body.strip()
+    if not text or "\n" in text or len(text) > 400:
+        return None
+    return (
+        "Outlook message recall (sent by the mail client)" if _RECALL.search(fold(text)) else None
+    )
+
+
 #: how :func:`auto_reply_text` starts its evidence when the words are an out-of-office's
 #: (a person may write them too), not a help desk's acknowledgement or a read receipt
 OUT_OF_OFFICE_WORDS = "auto-reply phrase"
@@ -234,6 +254,9 @@ def auto_reply_text(subject: str, body: str) -> str | None:
     acknowledged = _acknowledgement(start)
     if acknowledged:
         return acknowledged
+    recall = _recall(body)
+    if recall:
+        return recall
     for phrase, pattern in _AUTO_REPLY_BODY_RES:
         if phrase in start and pattern.search(start):
             return f'{OUT_OF_OFFICE_WORDS} "{phrase}" in body'
