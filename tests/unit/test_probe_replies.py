@@ -25,7 +25,7 @@ ACCEPTED = {
     # "Duda antes de darme de baja": a question under a subject that holds the request
     "063-es-duda-facturas.eml",
 }
-#: opt-outs applied without review, at least (of 81, 58, 20, 29, 27 and 27 in the sets)
+#: opt-outs applied without review, at least (of 81, 58, 20, 29, 27, 27 and 17 in the sets)
 FLOOR = {
     "replies-5": 76,
     "replies-6": 58,
@@ -33,6 +33,7 @@ FLOOR = {
     "replies-8": 29,
     "replies-9": 27,
     "replies-10": 27,
+    "replies-11": 17,
 }
 
 
@@ -59,7 +60,8 @@ def test_no_sender_who_asked_for_nothing_or_for_somebody_else_is_suppressed(
     wrong = [
         f
         for f, expected, what in _outcomes(folder)
-        if what == "applied" and expected in ("not_optout", "optout_other_person")
+        if what == "applied"
+        and expected in ("not_optout", "optout_other_person", "privacy_access_only")
         and f not in ACCEPTED
     ]  # fmt: skip
     assert wrong == []
@@ -72,3 +74,16 @@ def test_opt_outs_are_applied_at_least_as_often_as_today(folder: str) -> None:
     lost = [f for f, e, what in outcomes if e == "optout" and what == "nothing"]
     assert applied >= FLOOR[folder]
     assert lost == []  # an opt-out is applied or reviewed, never dropped
+
+
+def test_privacy_letters_are_privacy_requests_and_only_those_asking_out_suppress() -> None:
+    # replies-11: erasure and objection letters (`privacy`) stop the marketing too;
+    # access-only ones (`privacy_access_only`) are queued, and suppress nobody
+    folder = PROBES / "replies-11"
+    with (folder / "labels.csv").open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["expected"].startswith("privacy")]
+    assert len(rows) == 14
+    for row in rows:
+        c = classify((folder / row["file"]).read_bytes())
+        assert c.message_class == "privacy_request", row["file"]
+        assert c.suppresses == (row["expected"] == "privacy"), row["file"]

@@ -359,9 +359,11 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
             hits.extend(_command_sentences(body_text))
     if not hits and words:
         hits.extend(_still_receiving(body_text))
-    if hits and not any(h.strong for h in hits) and _WORKED.search(body_text):
+    if hits and not any(h.strong for h in hits) and _NO_REQUEST.search(body_text):
         # a bare word beside a report that it worked ("Grazie, la disiscrizione ha
-        # funzionato", "Unsubscribe: it worked, thanks"): no request; a person reads it
+        # funzionato", "Unsubscribe: it worked, thanks") or a wish to stay ("Subject:
+        # Your unsubscribe link is broken" over "I don't want to unsubscribe, I want to
+        # STAY subscribed, just fix it"): no request; a person reads it
         return []
     return hits
 
@@ -375,6 +377,17 @@ _WORKED = re.compile(
     r"|(?<!non )(?:ha|hanno) funzionato|(?:heeft|hebben) (?:(?!niet|nooit)\w+ )?gewerkt"
     r"|is gelukt)(?!\w)"
 )
+#: "I want to stay subscribed", "I don't want to unsubscribe", in the seven languages
+_STAY = (
+    r"(?<!\w)(?:(?:want|wish|like|prefer) to (?:stay|remain) (?:subscribed|on (?:the|your) list)"
+    r"|(?:don't|do not|never) (?:want to |wish to |mean to )?unsubscribe|keep me subscribed"
+    r"|no quiero darme de baja|quiero seguir suscrit|je ne veux pas me desabonner"
+    r"|(?:je veux|je souhaite) rester (?:abonne|inscrit)|(?:abonniert|angemeldet) bleiben"
+    r"|(?:will|mochte) mich nicht abmelden|nao quero (?:me )?descadastrar"
+    r"|quero continuar inscrit|non voglio disiscrivermi|voglio restare iscritt"
+    r"|(?:ingeschreven|aangemeld) blijven|wil me niet afmelden)(?!\w)"
+)
+_NO_REQUEST = re.compile(f"{_WORKED.pattern}|{_STAY}")
 
 
 #: "I (already) unsubscribed" and "I still get these", in one language (folded): an
