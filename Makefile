@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck unit bench corpus install services clean
+.PHONY: run test lint typecheck unit bench corpus install services clean bytecode
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ $(NATIVE): $(STAMP) $(wildcard worker/core/*.py) scripts/build_native.py
 	@$(BIN)/python scripts/build_native.py >$(VENV)/native-build.log 2>&1 \
 	  || { rm -f $@; echo "mypyc build failed (see $(VENV)/native-build.log): plain Python" >&2; }
 
-install: $(STAMP) $(NATIVE)
+# worker's own modules byte-compiled, as pip does for an installed package: an editable
+# install leaves them to the first import, and with PYTHONDONTWRITEBYTECODE set (as on
+# this project's machines) every `optout` command compiled ~70 modules again on start,
+# 45 ms of an `optout poll`. compileall skips the files whose .pyc is current.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 worker >/dev/null
+
+install: $(STAMP) $(NATIVE) bytecode
 
 ## the daemon on the embedded default: SQLite and a Maildir inbox under ./var, HTTP on :8025
 run: install
@@ -60,4 +67,5 @@ corpus: install
 
 clean:
 	rm -f worker/core/*.so $(NATIVE)
+	find worker -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf $(VENV) var/bench .mypy_cache .ruff_cache .pytest_cache
