@@ -352,11 +352,14 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
     elif subj:
         hits.extend(h for h in _find(subj, "subject", strong_only=True) if h.strong)
     if 0 < words <= _SHORT_WORDS:
-        hits.extend(_find(body_text, "body", strong_only=False))
+        if asked := _without_how_or_if(body_text):
+            hits.extend(_find(asked, "body", strong_only=False))
     elif words:
         hits.extend(_find(body_text, "body", strong_only=True))
         if not hits:
             hits.extend(_command_sentences(body_text))
+    if not any(h.strong for h in hits) and words and _SPLIT_WORDS & _words(body_text):
+        hits.extend(_split_requests(body_text))
     if not hits and words:
         hits.extend(_still_receiving(body_text))
     if hits and not any(h.strong for h in hits) and _NO_REQUEST.search(body_text):
@@ -366,6 +369,138 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
         # STAY subscribed, just fix it"): no request; a person reads it
         return []
     return hits
+
+
+#: a question that opens with "how" or "if" in one of the seven languages (folded)
+_HOW_OR_IF = re.compile(
+    r"[¿¡]?(?:how|if|what if|what happens if|wie|wenn|falls|was passiert,? wenn|hoe|als"
+    r"|wat als|wat gebeurt er als|como|si|que pasa si|comment|que se passe-t-il si|se|come"
+    r"|cosa succede se|o que acontece se)(?!\w)[^.!?;]*\?"
+)
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+")
+
+
+def _without_how_or_if(text: str) -> str:
+    """``text`` without its sentences that ask how to opt out or what it would do: "How
+    do I unsubscribe?", "Wie kann ich mich abmelden?", "If I unsubscribe, do I lose my
+    coupon?", "Als ik me afmeld, krijg ik dan nog facturen?". Their words name the
+    opt-out, but the writer has not asked for it (yet): in a short mail a person answers
+    (review), and a request beside one ("Bitte austragen. Wie lange dauert das?") is
+    read all the same."""
+    if "?" not in text:
+        return text
+    return " ".join(s for s in _SENTENCES.split(text) if not _HOW_OR_IF.fullmatch(s))
+
+
+# -- German and Dutch requests with words inside the verb phrase ------------------------
+# Both languages put the infinitive, or the particle of a separable verb, at the end of
+# the clause, and writers fill the middle with whatever they like: "Ich möchte mich
+# hiermit von Ihrem Newsletter abmelden", "Könnten Sie mich nächste Woche bitte
+# austragen?", "Zouden jullie mij per januari willen uitschrijven?", "Schrijf mij
+# alstublieft per direct uit". No phrase list holds all of these, so the frame is read:
+# a first-person object, up to eight words, then an opt-out verb that ends the clause
+# (or is followed by "von …"/"van …" only), in a sentence that asks for it. It is not
+# a request when its clause holds a negation, a question word ("Wie kann ich mich
+# abmelden?" is a how-to question, by design a person's to read) or a subordinating
+# conjunction ("wenn Sie mich austragen, …"), or when it is a question nobody is asked
+# ("Kann ich mich abmelden?": a request needs "Sie", "u", "jullie", … in it). Past
+# participles ("abgemeldet", "uitgeschreven") are not infinitives: a report of an
+# opt-out is no request.
+_SPLIT_LANGS = {
+    "de": {
+        "pronoun": ("mich", "uns"),
+        "verbs": (
+            "austragen", "abmelden", "entfernen", "herausnehmen", "rausnehmen", "streichen",
+            "herausstreichen", "loschen", "loeschen", "abbestellen",
+        ),
+        "imperatives": ("tragen sie", "nehmen sie", "streichen sie", "melden sie"),
+        "particles": ("aus", "heraus", "raus", "ab"),
+        "asks": (
+            "bitte", "mochte", "moechte", "mochten", "moechten", "will", "wollen", "wurde",
+            "wuerde", "wurden", "wuerden", "konnten", "koennten", "konnen", "koennen",
+            "konntest", "koenntest", "kannst", "wunsche", "wuensche", "ersuche", "bitten",
+        ),
+        "addressees": ("sie", "ihr", "du"),
+        "negations": ("nicht", "kein", "keine", "keinen", "nie", "niemals", "nimmer"),
+        "questions": ("wie", "wo", "warum", "wieso", "weshalb", "wann", "was", "welche"),
+        "clauses": (
+            "wenn", "falls", "ob", "sobald", "bevor", "nachdem", "dass", "weil", "damit",
+            "obwohl",
+        ),
+        "after": ("von", "vom", "aus", "bei", "fur", "fuer"),
+    },
+    "nl": {
+        "pronoun": ("mij", "me", "ons"),
+        "verbs": ("uitschrijven", "afmelden", "verwijderen", "schrappen", "afhalen"),
+        "imperatives": ("schrijf", "schrijft u", "meld", "meldt u", "haal", "haalt u"),
+        "particles": ("uit", "af"),
+        "asks": (
+            "graag", "alsjeblieft", "alstublieft", "aub", "a.u.b", "wil", "wilt", "willen",
+            "kunt", "kunnen", "zou", "zoudt", "zouden", "verzoek", "verzoeke", "gelieve",
+        ),
+        "addressees": ("u", "jullie", "je", "jij"),
+        "negations": ("niet", "geen", "nooit", "nimmer"),
+        "questions": ("hoe", "waar", "waarom", "wanneer", "wat", "welke"),
+        "clauses": ("als", "indien", "zodra", "voordat", "nadat", "omdat", "dat", "zodat"),
+        "after": ("van", "voor", "uit", "bij"),
+    },
+}  # fmt: skip
+
+
+def _split_pattern(lang: str) -> re.Pattern[str]:
+    words = _SPLIT_LANGS[lang]
+    gap = r"(?:\s+[^\s.!?;:,]+){0,8}?"
+    tail = rf"(?:\s+{_alternation(words['after'])}(?!\w)(?:\s+[^\s.!?;:,]+){{0,5}})?"
+    end = r"\s*(?:[.!?;:,]|$)"
+    pronoun = _alternation(words["pronoun"])
+    infinitive = rf"{pronoun}(?!\w){gap}\s+{_alternation(words['verbs'])}(?!\w){tail}{end}"
+    imperative = (
+        rf"{_alternation(words['imperatives'])}\s+{pronoun}(?!\w){gap}\s+"
+        rf"{_alternation(words['particles'])}(?!\w){end}"
+    )
+    return re.compile(f"(?P<imperative>{imperative})|(?:{infinitive})")
+
+
+_SPLIT_RES = {lang: _split_pattern(lang) for lang in _SPLIT_LANGS}
+_SPLIT_SETS = {
+    lang: {key: frozenset(v) for key, v in words.items()} for lang, words in _SPLIT_LANGS.items()
+}
+#: a word of every frame: without one of these the text need not be searched
+_SPLIT_WORDS = frozenset(
+    w
+    for words in _SPLIT_LANGS.values()
+    for key in ("verbs", "particles")
+    for phrase in words[key]
+    for w in phrase.split()
+)
+_SENTENCE_END = re.compile(r"[.!?;]")
+
+
+def _split_requests(text: str) -> list[Hit]:
+    """German and Dutch requests whose verb phrase has words inside it (see above)."""
+    for lang, rx in _SPLIT_RES.items():
+        sets = _SPLIT_SETS[lang]
+        for match in rx.finditer(text):
+            start, end = match.span()
+            clause_start = max((text.rfind(c, 0, start) for c in ",.!?;:"), default=-1) + 1
+            clause = _WORD.findall(text[clause_start:end])
+            if sets["negations"].intersection(clause) or sets["questions"].intersection(clause):
+                continue
+            if sets["clauses"].intersection(clause):
+                continue
+            s_start = max((text.rfind(c, 0, start) for c in ".!?;"), default=-1) + 1
+            found = _SENTENCE_END.search(text, end - 1)
+            s_end = found.end() if found else len(text)
+            sentence = text[s_start:s_end]
+            said = set(_WORD.findall(sentence))
+            asked = bool(said & sets["asks"]) or "a.u.b" in sentence
+            if match.group("imperative") is None and not asked:
+                continue
+            if sentence.rstrip().endswith("?") and not said & sets["addressees"]:
+                continue
+            phrase = " ".join(match.group(0).strip(" .!?;:,").split())
+            return [Hit(phrase, lang, "body", True)]
+    return []
 
 
 #: "it worked" of an opt-out, in the seven languages (folded); not its negations
@@ -766,7 +901,9 @@ _REQUEST_VERB_RE = re.compile(
     r"(?<!\w)(?:delet|eras|remov|unsubscrib|clos|cancel|stop|opt(?:-| )?out|take\s+\w+\s+off"
     r"|losch|entfern|abmeld|abbestell|supprim|effac|desinscri|desabonn|retir|borr|elimin"
     r"|de baja|apag|exclu|descadastr|rimuov|disiscriv|verwijder|afmeld|uitschrijv|wis"
-    r"|melden sie\s.{0,40}\sab(?!\w))"
+    r"|melden sie\s.{0,40}\sab(?!\w)|austrag|trag\w*\s.{0,40}\saus(?!\w)|streich"
+    r"|herausnehm|rausnehm|nehm\w*\s.{0,40}\s(?:he)?raus(?!\w)|afhal"
+    r"|(?:schrijf|meld|haal)\w*\s.{0,40}\s(?:uit|af)(?!\w))"
 )
 #: what an erasure is of: an account or data (stems)
 _ERASABLE_RE = re.compile(
