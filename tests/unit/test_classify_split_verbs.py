@@ -33,6 +33,21 @@ from worker.core.intent import fold, unsubscribe_hits
         "Beste, graag mij uitschrijven van de nieuwsbrief, dank u.",
         "Meld mij vanaf volgende maand maar af, ik lees hem niet meer.",
         "Hoi! Kunnen jullie mij even van de mailinglijst afhalen? Groetjes, Sanne",
+        # "zu …" / "te …" infinitives, the address or the newsletter as the object
+        "Ich bitte Sie, mich und meine Adresse umgehend und vollständig aus Ihrem "
+        "E-Mail-Verteiler zu löschen.",
+        "Wäre es möglich, mich zum Jahresende aus Ihrer Empfängerliste zu streichen?",
+        "Hiermit würde ich Sie bitten, meine E-Mail-Adresse zum Monatsende aus Ihrem "
+        "Verteiler zu entfernen.",
+        "Ich würde Ihren Newsletter gerne mit sofortiger Wirkung abbestellen.",
+        "Graag verzoek ik u om mij met ingang van 1 januari uit uw bestand te verwijderen.",
+        "Ik wil de nieuwsbrief bij deze met onmiddellijke ingang opzeggen.",
+        # dots inside the frame, a dash after it, informal imperatives
+        "Melden Sie mich bitte zum 1. Januar von Example News ab.",
+        "Meld mij a.u.b. per 1 december af voor de nieuwsbrief.",
+        "Wilt u mij s.v.p. zo spoedig mogelijk uit uw bestand schrappen?",
+        "Hey ihr Lieben, tragt mich doch bitte mal aus eurem Newsletter aus – nicht böse "
+        "gemeint, aber ich komme nicht mehr zum Lesen.",
     ],
 )
 def test_a_request_with_words_inside_is_an_opt_out(body: str) -> None:
@@ -64,6 +79,30 @@ def test_a_request_with_words_inside_is_an_opt_out(body: str) -> None:
     ],
 )
 def test_these_are_not(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+def test_the_writers_own_subject_may_be_the_request() -> None:
+    result = classify(
+        mail(
+            "Guten Tag,\n\nviele Grüße\nJonas",
+            "Bitte tragen Sie mich ab sofort aus Ihrem Verteiler aus",
+        )
+    )
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+    # ours, echoed in a reply, is not
+    result = classify(mail("Guten Tag,\n\nviele Grüße\nJonas", "AW: Tragen Sie sich ab "
+                           "sofort für unseren Verteiler ein"))  # fmt: skip
+    assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+def test_another_channel_named_in_a_compound_is_not_the_mail() -> None:
+    # "sms-lijst" names the SMS list: the e-mails stay
+    body = (
+        "Hoi, haal mij a.u.b. van de sms-lijst af, ik krijg bijna elke dag een berichtje. "
+        "De e-mails wil ik wel blijven ontvangen. Groet, Bram"
+    )
     result = classify(mail(body, "Re: Example News"))
     assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
 

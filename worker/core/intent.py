@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from worker.core.phrases import (
     FOOTER_CUES,
@@ -360,6 +360,15 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
             hits.extend(_command_sentences(body_text))
     if not any(h.strong for h in hits) and words and _SPLIT_WORDS & _words(body_text):
         hits.extend(_split_requests(body_text))
+    if (
+        not hits
+        and subj
+        and not _SUBJECT_PREFIX.match(_BRACKETED.sub(" ", subject))
+        and _SPLIT_WORDS & _words(subj)
+    ):
+        # the writer's own subject ("Bitte tragen Sie mich ab sofort aus Ihrem Verteiler
+        # aus" over a greeting), never ours echoed in a reply's
+        hits.extend(replace(h, where="subject") for h in _split_requests(subj))
     if not hits and words:
         hits.extend(_still_receiving(body_text))
     if hits and not any(h.strong for h in hits) and _NO_REQUEST.search(body_text):
@@ -398,7 +407,8 @@ def _without_how_or_if(text: str) -> str:
 # hiermit von Ihrem Newsletter abmelden", "Könnten Sie mich nächste Woche bitte
 # austragen?", "Zouden jullie mij per januari willen uitschrijven?", "Schrijf mij
 # alstublieft per direct uit". No phrase list holds all of these, so the frame is read:
-# a first-person object, up to eight words, then an opt-out verb that ends the clause
+# a first-person object (or "meine E-Mail-Adresse", "den Newsletter"), up to ten words,
+# then an opt-out verb (also "zu …"/"te …") that ends the clause
 # (or is followed by "von …"/"van …" only), in a sentence that asks for it. It is not
 # a request when its clause holds a negation, a question word ("Wie kann ich mich
 # abmelden?" is a how-to question, by design a person's to read) or a subordinating
@@ -408,19 +418,31 @@ def _without_how_or_if(text: str) -> str:
 # opt-out is no request.
 _SPLIT_LANGS = {
     "de": {
-        "pronoun": ("mich", "uns"),
+        "pronoun": (
+            "mich", "uns", "meine e-mail-adresse", "meine e-mail adresse", "meine emailadresse",
+            "meine mailadresse", "meine adresse", "ihren newsletter", "den newsletter",
+            "euren newsletter", "deinen newsletter",
+        ),
         "verbs": (
             "austragen", "abmelden", "entfernen", "herausnehmen", "rausnehmen", "streichen",
-            "herausstreichen", "loschen", "loeschen", "abbestellen",
+            "herausstreichen", "loschen", "loeschen", "abbestellen", "kundigen", "kuendigen",
+            "auszutragen", "abzumelden", "zu entfernen", "herauszunehmen", "rauszunehmen",
+            "zu streichen", "zu loschen", "zu loeschen", "abzubestellen", "zu kundigen",
+            "zu kuendigen",
         ),
-        "imperatives": ("tragen sie", "nehmen sie", "streichen sie", "melden sie"),
+        "imperatives": (
+            "tragen sie", "nehmen sie", "streichen sie", "melden sie", "tragt", "trag",
+            "nehmt", "nimm", "meldet", "meld", "melde",
+        ),
         "particles": ("aus", "heraus", "raus", "ab"),
         "asks": (
             "bitte", "mochte", "moechte", "mochten", "moechten", "will", "wollen", "wurde",
             "wuerde", "wurden", "wuerden", "konnten", "koennten", "konnen", "koennen",
             "konntest", "koenntest", "kannst", "wunsche", "wuensche", "ersuche", "bitten",
+            "ware", "waere", "moglich", "moeglich",
         ),
         "addressees": ("sie", "ihr", "du"),
+        "possible": ("moglich", "moeglich"),
         "negations": ("nicht", "kein", "keine", "keinen", "nie", "niemals", "nimmer"),
         "questions": ("wie", "wo", "warum", "wieso", "weshalb", "wann", "was", "welche"),
         "clauses": (
@@ -430,15 +452,24 @@ _SPLIT_LANGS = {
         "after": ("von", "vom", "aus", "bei", "fur", "fuer"),
     },
     "nl": {
-        "pronoun": ("mij", "me", "ons"),
-        "verbs": ("uitschrijven", "afmelden", "verwijderen", "schrappen", "afhalen"),
+        "pronoun": (
+            "mij", "me", "ons", "mijn e-mailadres", "mijn emailadres", "mijn mailadres",
+            "mijn adres", "de nieuwsbrief", "uw nieuwsbrief", "jullie nieuwsbrief",
+        ),
+        "verbs": (
+            "uitschrijven", "afmelden", "verwijderen", "schrappen", "afhalen", "opzeggen",
+            "uit te schrijven", "af te melden", "te verwijderen", "te schrappen",
+            "af te halen", "op te zeggen",
+        ),
         "imperatives": ("schrijf", "schrijft u", "meld", "meldt u", "haal", "haalt u"),
         "particles": ("uit", "af"),
         "asks": (
-            "graag", "alsjeblieft", "alstublieft", "aub", "a.u.b", "wil", "wilt", "willen",
-            "kunt", "kunnen", "zou", "zoudt", "zouden", "verzoek", "verzoeke", "gelieve",
+            "graag", "alsjeblieft", "alstublieft", "aub", "svp", "wil", "wilt", "willen",
+            "kunt", "kunnen", "zou", "zoudt", "zouden", "verzoek", "verzoeke", "verzoeken",
+            "gelieve", "mogelijk",
         ),
         "addressees": ("u", "jullie", "je", "jij"),
+        "possible": ("mogelijk",),
         "negations": ("niet", "geen", "nooit", "nimmer"),
         "questions": ("hoe", "waar", "waarom", "wanneer", "wat", "welke"),
         "clauses": ("als", "indien", "zodra", "voordat", "nadat", "omdat", "dat", "zodat"),
@@ -449,14 +480,14 @@ _SPLIT_LANGS = {
 
 def _split_pattern(lang: str) -> re.Pattern[str]:
     words = _SPLIT_LANGS[lang]
-    gap = r"(?:\s+[^\s.!?;:,]+){0,8}?"
+    gap = r"(?:\s+[^\s.!?;:,]+){0,10}?"
     tail = rf"(?:\s+{_alternation(words['after'])}(?!\w)(?:\s+[^\s.!?;:,]+){{0,5}})?"
-    end = r"\s*(?:[.!?;:,]|$)"
+    end = r"\s*(?:[.!?;:,–—]|\s-\s|$)"
     pronoun = _alternation(words["pronoun"])
     infinitive = rf"{pronoun}(?!\w){gap}\s+{_alternation(words['verbs'])}(?!\w){tail}{end}"
     imperative = (
         rf"{_alternation(words['imperatives'])}\s+{pronoun}(?!\w){gap}\s+"
-        rf"{_alternation(words['particles'])}(?!\w){end}"
+        rf"{_alternation(words['particles'])}(?!\w){tail}{end}"
     )
     return re.compile(f"(?P<imperative>{imperative})|(?:{infinitive})")
 
@@ -473,11 +504,17 @@ _SPLIT_WORDS = frozenset(
     for phrase in words[key]
     for w in phrase.split()
 )
-_SENTENCE_END = re.compile(r"[.!?;]")
+_SPLIT_SENTENCE_END = re.compile(r"[.!?;]")
+
+
+#: dots that end no sentence: "zum 1. Januar", "a.u.b.", "s.v.p.", "z.s.m."
+_INNER_DOTS = re.compile(r"(?<=\d)\.(?=\s)|(?<!\w)(?:a\.u\.b|s\.v\.p|z\.s\.m)\.?")
 
 
 def _split_requests(text: str) -> list[Hit]:
     """German and Dutch requests whose verb phrase has words inside it (see above)."""
+    if "." in text:
+        text = _INNER_DOTS.sub(lambda m: m.group(0).replace(".", ""), text)
     for lang, rx in _SPLIT_RES.items():
         sets = _SPLIT_SETS[lang]
         for match in rx.finditer(text):
@@ -489,14 +526,15 @@ def _split_requests(text: str) -> list[Hit]:
             if sets["clauses"].intersection(clause):
                 continue
             s_start = max((text.rfind(c, 0, start) for c in ".!?;"), default=-1) + 1
-            found = _SENTENCE_END.search(text, end - 1)
+            found = _SPLIT_SENTENCE_END.search(text, end - 1)
             s_end = found.end() if found else len(text)
             sentence = text[s_start:s_end]
             said = set(_WORD.findall(sentence))
-            asked = bool(said & sets["asks"]) or "a.u.b" in sentence
+            asked = bool(said & sets["asks"])
             if match.group("imperative") is None and not asked:
                 continue
-            if sentence.rstrip().endswith("?") and not said & sets["addressees"]:
+            asks_whom = sets["addressees"] | sets["possible"]
+            if sentence.rstrip().endswith("?") and not said & asks_whom:
                 continue
             phrase = " ".join(match.group(0).strip(" .!?;:,").split())
             return [Hit(phrase, lang, "body", True)]
@@ -588,11 +626,13 @@ _CHANNEL = re.compile(
     # postcard, SMS, telephone
     r"|カタロク|紙の|郵送|ハカキ|はかき|ショートメッセーシ|電話"
 )
-#: words for our e-mail and its list: a sentence holding one is about the mail
+#: words for our e-mail and its list: a sentence holding one is about the mail. A list
+#: word ends a compound of another channel's ("sms-lijst", "SMS-Liste"): not ours then
 _MAIL_WORD = re.compile(
     r"(?<!\w)(?:e-?mails?\w*|mails?|newsletter\w*|nieuwsbrie\w*|boletin\w*|correos?"
-    r"|nyhetsbrev\w*|nyhedsbrev\w*|uutiskirje\w*|zpravodaj\w*|list|lists|liste|lista"
-    r"|listy|lijst|seznam\w*|spam|e-posta\w*|bulten\w*)(?!\w)"
+    r"|nyhetsbrev\w*|nyhedsbrev\w*|uutiskirje\w*|zpravodaj\w*|seznam\w*|spam|e-posta\w*"
+    r"|bulten\w*)(?!\w)"
+    r"|(?<![\w-])(?:list|lists|liste|lista|listy|lijst)(?!\w)"
     r"|メール|メルマカ|マカシン|ニュースレター"
 )
 
