@@ -450,6 +450,12 @@ _SPLIT_LANGS = {
             "obwohl",
         ),
         "after": ("von", "vom", "aus", "bei", "fur", "fuer"),
+        # "nehmen Sie mich bitte aus Ihrem E-Mail-Verteiler": the particle left out,
+        # the list named instead
+        "list_imperatives": ("nehmen sie", "nehmt", "nimm"),
+        "list_infinitives": ("nehmen",),
+        "lists": ("verteiler", "liste", "listen", "newsletter", "datenbank", "kartei"),
+        "from": ("aus",),
     },
     "nl": {
         "pronoun": (
@@ -474,6 +480,12 @@ _SPLIT_LANGS = {
         "questions": ("hoe", "waar", "waarom", "wanneer", "wat", "welke"),
         "clauses": ("als", "indien", "zodra", "voordat", "nadat", "omdat", "dat", "zodat"),
         "after": ("van", "voor", "uit", "bij"),
+        # "kunnen jullie mij even van de verzendlijst halen?": a verb as common as
+        # "fetch" (halen) counts only with a list named before it
+        "list_imperatives": ("haal", "haalt u"),
+        "list_infinitives": ("halen", "te halen"),
+        "lists": ("lijst", "bestand", "mailing", "nieuwsbrief"),
+        "from": ("van", "uit"),
     },
 }  # fmt: skip
 
@@ -489,7 +501,19 @@ def _split_pattern(lang: str) -> re.Pattern[str]:
         rf"{_alternation(words['imperatives'])}\s+{pronoun}(?!\w){gap}\s+"
         rf"{_alternation(words['particles'])}(?!\w){tail}{end}"
     )
-    return re.compile(f"(?P<imperative>{imperative})|(?:{infinitive})")
+    listed = (
+        rf"\s+{_alternation(words['from'])}(?:\s+[^\s.!?;:,]+){{0,3}}?"
+        rf"\s+[^\s.!?;:,]*(?:{'|'.join(words['lists'])})[^\s.!?;:,]*"
+    )
+    list_imperative = (
+        rf"{_alternation(words['list_imperatives'])}\s+{pronoun}(?!\w){gap}{listed}{end}"
+    )
+    list_infinitive = (
+        rf"{pronoun}(?!\w){gap}{listed}\s+{_alternation(words['list_infinitives'])}(?!\w){end}"
+    )
+    return re.compile(
+        f"(?P<imperative>{imperative}|{list_imperative})|(?:{infinitive}|{list_infinitive})"
+    )
 
 
 _SPLIT_RES = {lang: _split_pattern(lang) for lang in _SPLIT_LANGS}
@@ -500,7 +524,7 @@ _SPLIT_SETS = {
 _SPLIT_WORDS = frozenset(
     w
     for words in _SPLIT_LANGS.values()
-    for key in ("verbs", "particles")
+    for key in ("verbs", "particles", "list_infinitives", "from")
     for phrase in words[key]
     for w in phrase.split()
 )
@@ -523,7 +547,7 @@ def _split_requests(text: str) -> list[Hit]:
             clause = _WORD.findall(text[clause_start:end])
             if sets["negations"].intersection(clause) or sets["questions"].intersection(clause):
                 continue
-            if sets["clauses"].intersection(clause):
+            if sets["clauses"].intersection(clause) or _threatened(text, start):
                 continue
             s_start = max((text.rfind(c, 0, start) for c in ".!?;"), default=-1) + 1
             found = _SPLIT_SENTENCE_END.search(text, end - 1)
@@ -736,6 +760,7 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
             for match in rx.finditer(text):
                 if (
                     _negated(text, match.start())
+                    or _threatened(text, match.start())
                     or _NEGATED_AFTER.match(text, match.end())
                     or (phrase in _STATES and _reported(text, match.start()))
                     or (strong_only and _in_question(text, match))
@@ -798,6 +823,31 @@ def _ja_denied(phrase: str, rest: str) -> bool:
     return ("ません" in clause or "ない" in clause) and not clause.endswith(("ませんか", "ないか"))
 
 
+#: "one more mail like that and I unsubscribe": a threat, no request (yet). The sentence
+#: opens with "one more"/"another" and the phrase follows "and I" (seven languages)
+_THREAT_OPEN = re.compile(
+    r"(?<!\w)(?:one more|another|nog (?:een|een keer)|noch (?:eine?|so eine?|einmal)"
+    r"|encore (?:une?|une fois)|otro|otra|una? (?:\w+ )?mas|un altro|un'altra|ancora una?"
+    r"|mais (?:um|uma))(?!\w)"
+)
+_THREAT_THEN = re.compile(
+    r"(?<!\w)(?:and i|en ik|und ich|et je|et j'|y me|y yo|e io|e mi|e eu|e me)(?!\w)"
+)
+
+
+_THREAT_SENTENCE_END = re.compile(r"[.!?]\s")
+
+
+def _threatened(text: str, start: int) -> bool:
+    """The phrase is what the writer will do if we go on, in a sentence that opens with
+    "one more …" and reaches it by "and I …" ("Nog een zo'n mail en ik schrijf me uit")."""
+    sentence = text[max(0, start - 160) : start]
+    ends = [m.end() for m in _THREAT_SENTENCE_END.finditer(sentence)]  # not "op=op!!!"
+    sentence = sentence[ends[-1] :] if ends else sentence
+    opened = _THREAT_OPEN.search(sentence)
+    return bool(opened and _THREAT_THEN.search(sentence, opened.end()))
+
+
 def _negated(text: str, start: int) -> bool:
     """A negation among the five words before the phrase, within its clause ("I did not
     unsubscribe", "I never asked you to remove me"); a comma or stop ends the clause,
@@ -816,6 +866,8 @@ _STATES = frozenset(
         "no more emails", "no more e-mails", "keine e-mails mehr", "keine emails mehr",
         "keine mails mehr", "keine newsletter mehr", "keine werbung mehr", "geen e-mails meer",
         "geen mails meer", "geen nieuwsbrieven meer", "geen nieuwsbrief meer",
+        "keine weiteren newsletter", "keine weiteren e-mails", "keine weiteren emails",
+        "keine weiteren mails", "keine weiteren werbemails",
     }
 )  # fmt: skip
 #: receiving, said of oneself, before such a phrase in its clause
@@ -839,7 +891,9 @@ _NEGATED_AFTER = re.compile(r"\s+(?:(?:mig|meg|oss|os)\s+)?(?:inte|ikke|ej)(?!\w
 def _in_question(text: str, match: re.Match[str]) -> bool:
     """The phrase sits in a sentence ending with '?' and without a first-person object."""
     end = text.find("?", match.end())
-    stop = min((i for i in (text.find(c, match.end()) for c in ".!\n") if i >= 0), default=-1)
+    # a colon ends the statement before the question ("preferirei non ricevere più le
+    # vostre email: potete togliermi dalla lista?")
+    stop = min((i for i in (text.find(c, match.end()) for c in ".!:\n") if i >= 0), default=-1)
     if end < 0 or (0 <= stop < end):
         return False
     return not re.search(r"(?<!\w)(?:me|mich|moi|mi|mij|me|beni)(?!\w)", match.group(0))

@@ -1,0 +1,61 @@
+"""What the thirteenth probe (tests/probes/replies-13, near misses and padded requests in
+the seven languages) missed, read now. The texts are written for these tests in the
+probe's shapes: requests with words inside or around the usual phrases, and a threat
+("one more mail like this and I unsubscribe") that asks for nothing yet.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.test_classify_more_languages import mail
+from worker.core.classify import MessageClass, classify
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dear Sir or Madam,\n\nplease could you very kindly take my e-mail address off your "
+        "weekly mailing list. I get far more post than I can read.\n\nMargaret",
+        "After the way my last order was handled I no longer wish to hear from Example News "
+        "in any form.\n\nP. Lindqvist",
+        "Hi there, I'm cleaning up my inbox before the new year. Could you drop me from your "
+        "list? No hard feelings, I just get too much email. Owen",
+        "Os escribo por dos cosas. La primera, un pedido pendiente. La segunda: ya no voy a "
+        "comprar más, así que por favor, borradme de vuestra lista de correo.",
+        "Guten Tag,\n\nbitte ab sofort keine weiteren Newsletter oder Werbemails mehr an "
+        "diese Adresse senden.\n\nDanke\nW. Richter",
+        "Hallo, ich habe leider kein Interesse mehr an Ihren Angeboten. Nehmen Sie mich "
+        "daher bitte aus Ihrem E-Mail-Verteiler. Vielen Dank, Sabine Lorenz",
+        "Ciao, sinceramente preferirei non ricevere più le vostre email: potete togliermi "
+        "dalla lista? Grazie, Chiara",
+        "Gentile redazione, ho chiuso la mia attività e vi chiedo gentilmente di cancellare "
+        "il mio indirizzo dalla vostra mailing list. Sergio",
+        "Hoi, kunnen jullie mij even van de verzendlijst halen? Groetjes, Sanne",
+    ],
+)
+def test_these_requests_are_opt_outs(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'Nog een zo\'n mail met "OP=OP!!!" in de onderwerpregel en ik schrijf me uit. Ik wil '
+        "nieuws, geen schreeuwerige reclame.",
+        "Noch so eine Mail und ich melde mich ab. Ich will Nachrichten, keine Werbung.",
+        "Kunnen jullie mij van het station halen? De trein is vertraagd.",
+        "Ich bekomme keine weiteren Newsletter mehr, danke, das hat geklappt.",
+    ],
+)
+def test_these_are_not(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+def test_a_request_after_a_sentence_that_opens_like_a_threat_is_one() -> None:
+    # "Noch eine Frage" opens the next sentence: the request before it stands
+    result = classify(mail("Bitte tragen Sie mich aus. Noch eine Frage: wann kommt die "
+                           "Rechnung?", "Re: Example News"))  # fmt: skip
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
