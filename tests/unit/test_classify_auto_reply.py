@@ -241,8 +241,6 @@ def test_a_subject_that_says_absence_over_a_request_is_a_persons_request() -> No
         ("Thank you for contacting us. We have received your request and a ticket has "
          "been created. Your request: please unsubscribe me from this list.",
          "[Ticket #4411] Re: Spring sale", ""),
-        # a bare keyword is no explicit request
-        ("I am on vacation until Monday. Unsubscribe", "Re: Spring sale", ""),
     ],
 )  # fmt: skip
 def test_an_out_of_office_that_says_so_elsewhere_stays_one(
@@ -250,3 +248,12 @@ def test_an_out_of_office_that_says_so_elsewhere_stays_one(
 ) -> None:
     result = classify(mail(body, subject=subject, extra=extra))
     assert result.message_class is MessageClass.AUTO_REPLY, result.evidence
+
+
+def test_out_of_office_words_beside_a_bare_keyword_go_to_a_person() -> None:
+    # a bare keyword is no explicit request, so nothing is applied; but no header says
+    # machine and the writer's own text names unsubscribing: a person looks rather than
+    # the message being filed away as an auto-reply (it was one until 2026-12-05)
+    result = classify(mail("I am on vacation until Monday. Unsubscribe", "Re: Spring sale"))
+    assert result.message_class is MessageClass.OTHER, result.evidence
+    assert not result.suppresses

@@ -59,3 +59,44 @@ def test_a_request_after_a_sentence_that_opens_like_a_threat_is_one() -> None:
     result = classify(mail("Bitte tragen Sie mich aus. Noch eine Frage: wann kommt die "
                            "Rechnung?", "Re: Example News"))  # fmt: skip
     assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+# -- the fourteenth probe (tests/probes/replies-14: machine mail to the mailbox) -------
+
+
+def test_a_person_away_who_asks_to_leave_is_read() -> None:
+    body = (
+        "Estoy fuera de la oficina hasta el lunes y lo miro desde el móvil, pero aprovecho: "
+        "dadme de baja de Example News, por favor. Gracias.\n\nAndrés"
+    )
+    result = classify(mail(body, "RE: Example News"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # out-of-office words only, and the writer's own text names unsubscribing in no
+        # phrase read as a request: a person looks, it is not filed away unseen
+        "Je suis absent jusqu'au 3 décembre. Pour la désinscription, voir avec Paul.",
+        "Sono fuori ufficio fino a lunedì. Per la disiscrizione scrivete a Paolo.",
+    ],
+)
+def test_away_words_that_name_unsubscribing_go_to_a_person(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is MessageClass.OTHER, result.evidence
+    assert "a person reads it" in result.evidence[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I am out of the office until Monday with limited access to email.",
+        # a generic verb is no word of unsubscribing: "stop" the shipments
+        "Sono fuori ufficio fino a lunedì. Stop alle spedizioni fino al mio rientro.",
+        "Thanks for your message. I'm on annual leave until Monday 17th June.",
+    ],
+)
+def test_away_words_alone_stay_an_auto_reply(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is MessageClass.AUTO_REPLY, result.evidence

@@ -21,6 +21,7 @@ from worker.core.intent import (
     before_legal_notice,
     channel_subject,
     intent_text,
+    names_unsubscribing,
     on_behalf,
     other_channel,
     privacy_intent,
@@ -322,6 +323,21 @@ def _auto_reply(ctx: _Context) -> Classification | None:
         # same words ask to stop. A person wrote it; taken for an auto-reply it would be
         # recorded and neither applied nor reviewed
         return None
+    if (
+        words_only
+        and str(text_cue).startswith(OUT_OF_OFFICE_WORDS)
+        and not acknowledgement_text(ctx.body)
+        and names_unsubscribing(ctx.intent)
+    ):
+        # only words look like an out-of-office, and the writer's own text (quotes and
+        # footers left out) names unsubscribing in a way no phrase reads as a request:
+        # a person may have asked ("Estoy fuera de la oficina, pero dadme de baja"), so a
+        # person looks. As an auto-reply it would be recorded, never applied nor seen
+        return Classification(
+            MessageClass.OTHER,
+            0.5,
+            (f"{text_cue}, but its own text names unsubscribing: a person reads it",),
+        )
     if _DMARC_REPORT.search(ctx.subject) and not text_cue:
         return Classification(
             MessageClass.OTHER,

@@ -231,6 +231,20 @@ _NEGATION_RE = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
 _ANY_KEYWORD_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEYWORD_RES))
 
 
+def names_unsubscribing(text: str) -> bool:
+    """``text`` (folded) holds a word or phrase that names unsubscribing, in any language
+    read and whatever its place or shape ("Abmeldung", "dadme de baja"), but not a
+    generic verb ("stop", "leave", "cancel"): enough to want a person to look, not to
+    apply anything."""
+    words = _words(text)
+    for table, index in ((_STRONG_RES, _STRONG_INDEX), (_KEYWORD_RES, _KEYWORD_INDEX)):
+        for position in _candidates(index, words):
+            rx, phrase, _lang = table[position]
+            if phrase not in GENERIC_KEYWORDS and rx.search(text):
+                return True
+    return False
+
+
 def intent_text(body: str) -> str:
     """Folded unquoted body with unsubscribe-footer sentences removed."""
     # fold() of the kept lines joined is their folds joined: no line break survives

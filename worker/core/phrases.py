@@ -249,6 +249,8 @@ STRONG_PHRASES: dict[str, tuple[str, ...]] = {
         "darme de baja",
         "denme de baja",
         "me den de baja",
+        "dadme de baja",
+        "dame de baja",
         "borradme",
         "borrame de",
         "quitadme",
