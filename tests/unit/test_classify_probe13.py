@@ -100,3 +100,46 @@ def test_away_words_that_name_unsubscribing_go_to_a_person(body: str) -> None:
 def test_away_words_alone_stay_an_auto_reply(body: str) -> None:
     result = classify(mail(body, "Re: Example News"))
     assert result.message_class is MessageClass.AUTO_REPLY, result.evidence
+
+
+# -- the fifteenth probe (tests/probes/replies-15: English idioms, requests for others) --
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Do not contact me again.\n\nR. Delgado",
+        "I want out. Three emails in one week is too many. Cheers, Mick",
+        "Respected Sir/Madam, I request you to kindly unsubscribe my email id from your "
+        "newsletter. I am getting mails every week. Please do the needful. Thanks & Regards, "
+        "Anjali",
+        "Please I am not interested in this newsletter again, remove my mail from your list. "
+        "Thank you.",
+    ],
+)
+def test_these_english_requests_are_opt_outs(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # an order's delivery, not our mail
+        "Hi, please stop the delivery for tomorrow, I'm not home until Friday. Order number "
+        "EX-48812. Can it go to the post office instead? Thanks, Leanne",
+        # opted out of somebody else, still getting theirs; ours is welcome
+        'Hi - I keep getting emails from something called "Example Deals" that claim to be a '
+        "partner of yours. I've unsubscribed from them twice and they keep coming. Are they "
+        "anything to do with you? Your own newsletter I'm happy with. Rachel",
+    ],
+)
+def test_these_english_near_misses_are_not(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is not MessageClass.UNSUBSCRIBE, result.evidence
+
+
+def test_opted_out_of_ours_and_still_getting_it_asks_again() -> None:
+    body = "I've unsubscribed twice already and I still get these every week. Why?"
+    result = classify(mail(body, "Re: Example News"))
+    assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence

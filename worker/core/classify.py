@@ -429,10 +429,14 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
 
 #: "stop sending/mailing … <a thing that is not e-mail>" in one sentence (folded text)
 _NOT_EMAIL = re.compile(
-    r"(?<!\w)(?:stop|quit|cease|no longer)\s+(?:\w+\s+){0,2}?(?:sending|mailing|posting)\s+"
-    r"(?:[\w']+\s+){0,3}?(paper|printed|invoices?|bills?|statements?|catalog(?:ue)?s?"
-    r"|letters?|brochures?|flyers?|magazines?|parcels?|packages?|samples?|texts?|sms"
-    r"|text messages)(?!\w)[^.!?;]*"
+    r"(?<!\w)(?:(?:stop|quit|cease|no longer)\s+(?:\w+\s+){0,2}?(?:sending|mailing|posting)\s+"
+    r"(?:[\w']+\s+){0,3}?(?P<sent>paper|printed|invoices?|bills?|statements?"
+    r"|catalog(?:ue)?s?|letters?|brochures?|flyers?|magazines?|parcels?|packages?|samples?"
+    r"|texts?|sms|text messages)"
+    # "please stop the delivery for tomorrow, I'm not home": an order's, not our mail
+    r"|stop\s+(?:the|my|this|our|that)\s+(?:\w+\s+){0,2}?(?P<thing>deliver(?:y|ies)"
+    r"|orders?|payments?|direct debit|standing order|shipments?|parcels?|packages?"
+    r"|renewal|auto-renewal|charges?|booking|membership))(?!\w)[^.!?;]*"
 )
 _EMAIL_WORD = re.compile(
     r"(?<!\w)(?:e-?mails?|newsletters?|mailing list|list|mails|unsubscribe|spam)(?!\w)"
@@ -450,7 +454,7 @@ def _not_email(text: str) -> tuple[str, str] | None:
         start = max(text.rfind(c, 0, match.start()) for c in ".!?;") + 1
         if _EMAIL_WORD.search(text, start, match.end()):
             continue
-        found = found or match.group(1)
+        found = found or match.group("sent") or match.group("thing")
         rest.append(text[kept:start])
         kept = match.end()
     if found is None:

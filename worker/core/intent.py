@@ -605,8 +605,10 @@ _NO_REQUEST = re.compile(f"{_WORKED.pattern}|{_STAY}")
 #: opt-out that did not work, asked for again in so many words or not ("I already
 #: unsubscribed. Why am I still getting these?")
 _OPTED_OUT = {
-    "en": r"(?:i|we)(?:'ve| have| had)?(?: already| previously)? (?:unsubscribed|opted out"
-    r"|clicked (?:the|your) unsubscribe)|(?:already|previously) unsubscribed",
+    # not "I've unsubscribed from them twice" (another sender, "a partner of yours")
+    "en": r"(?:(?:i|we)(?:'ve| have| had)?(?: already| previously)? (?:unsubscribed|opted out"
+    r"|clicked (?:the|your) unsubscribe)|(?:already|previously) unsubscribed)"
+    r"(?! from (?:them|those|these|that|their|it|its|the other|another|other))",
     "es": r"me (?:di|he dado|habia dado) de baja",
     "fr": r"je me suis (?:deja )?desinscrit|(?:deja|pourtant) desinscrit",
     "de": r"(?:habe|hatte) mich (?:\w+ ){0,4}?(?:abgemeldet|ausgetragen)",
