@@ -904,15 +904,36 @@ def _reported(text: str, start: int) -> bool:
 _NEGATED_AFTER = re.compile(r"\s+(?:(?:mig|meg|oss|os)\s+)?(?:inte|ikke|ej)(?!\w)")
 
 
+#: a question about how to do it: "comment faire pour me désabonner ?", "how do I
+#: unsubscribe?" (folded; at the start of its sentence)
+_HOW_QUESTION = re.compile(
+    r"\s*[¿¡]?(?:how|why|comment|pourquoi|wie|warum|hoe|waarom|como|por que|porque|come"
+    r"|perche|cosa devo)(?!\w)"
+)
+
+
 def _in_question(text: str, match: re.Match[str]) -> bool:
-    """The phrase sits in a sentence ending with '?' and without a first-person object."""
+    """The phrase sits in a sentence ending with '?' and without a first-person object,
+    or in a question that asks how ("Comment faire pour me désabonner, au cas où ?")."""
     end = text.find("?", match.end())
     # a colon ends the statement before the question ("preferirei non ricevere più le
     # vostre email: potete togliermi dalla lista?")
     stop = min((i for i in (text.find(c, match.end()) for c in ".!:\n") if i >= 0), default=-1)
     if end < 0 or (0 <= stop < end):
         return False
-    return not re.search(r"(?<!\w)(?:me|mich|moi|mi|mij|me|beni)(?!\w)", match.group(0))
+    sentence = max(text.rfind(c, 0, match.start()) for c in ".!?:\n") + 1
+    clause = max(sentence, text.rfind(",", 0, match.start()) + 1)
+    if _HOW_QUESTION.match(text, sentence) or _HOW_QUESTION.match(text, clause):
+        return True
+    # a polite question about the writer's own subscription or address is a request:
+    # "pouvez-vous me désabonner ?", "potreste togliere il mio indirizzo?"
+    return not _OWN_OBJECT.search(match.group(0))
+
+
+_OWN_OBJECT = re.compile(
+    r"(?<!\w)(?:me|mich|moi|mi|mij|beni|my|mon|ma|mes|mein|meine|meinen|mio|mia|miei|mijn"
+    r"|meu|minha|mis)(?!\w)"
+)
 
 
 def _law(text: str) -> re.Match[str] | None:

@@ -1,9 +1,10 @@
-"""What the thirteenth to fifteenth probes (tests/probes/replies-13 … replies-15) missed,
+"""What the thirteenth to sixteenth probes (tests/probes/replies-13 … replies-16) missed,
 read now. The texts are written for these tests in the probes' shapes. Thirteenth: near
 misses and padded requests in the seven languages, and a threat ("one more mail like
 this and I unsubscribe") that asks for nothing yet. Fourteenth: machine mail to the
 mailbox, and a person whose words look like an out-of-office. Fifteenth: English idioms
-of eight countries, an order's delivery, another sender's list.
+of eight countries, an order's delivery, another sender's list. Sixteenth: padded
+French, Spanish, Portuguese and Italian, and a how-to question asked "just in case".
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ from worker.core.classify import MessageClass, classify
         "Gentile redazione, ho chiuso la mia attività e vi chiedo gentilmente di cancellare "
         "il mio indirizzo dalla vostra mailing list. Sergio",
         "Hoi, kunnen jullie mij even van de verzendlijst halen? Groetjes, Sanne",
+        # sixteenth probe: padded French, Spanish, Portuguese and Italian
+        "Bonjour, pourriez-vous, s'il vous plaît, et ce dès aujourd'hui, supprimer mon "
+        "adresse e-mail de toutes vos listes d'envoi ? Merci d'avance. Christophe",
+        "Arretez de m'ecrire svp\n\nEnvoyé de mon iPhone",
+        "Les agradecería que, a la mayor brevedad posible, me dieran de baja de su lista de "
+        "distribución. Atentamente, Laura",
+        "Sacame ya mismo de esta lista, che, que me llegan tres mails por semana.",
+        "Chega de e-mails, pelo amor de Deus!",
+        "Buongiorno, potreste, per cortesia e con effetto immediato, togliere il mio "
+        "indirizzo e-mail dalla vostra lista di invio? Grazie mille, Chiara",
         # fifteenth probe: English idioms
         "Do not contact me again.\n\nR. Delgado",
         "I want out. Three emails in one week is too many. Cheers, Mick",
@@ -57,6 +68,9 @@ def test_these_requests_are_opt_outs(body: str) -> None:
         "Noch so eine Mail und ich melde mich ab. Ich will Nachrichten, keine Werbung.",
         "Kunnen jullie mij van het station halen? De trein is vertraagd.",
         "Ich bekomme keine weiteren Newsletter mehr, danke, das hat geklappt.",
+        # sixteenth probe: a how-to question, just in case
+        "Bonjour, comment faire pour me désabonner, au cas où ? Je ne vois pas de lien sur "
+        "la version mobile. Pour l'instant je la garde, elle m'intéresse. Martine",
         # fifteenth probe: an order's delivery; another sender's list
         "Hi, please stop the delivery for tomorrow, I'm not home until Friday. Order number "
         "EX-48812. Can it go to the post office instead? Thanks, Leanne",
