@@ -136,3 +136,44 @@ def test_opted_out_of_ours_and_still_getting_it_asks_again() -> None:
     body = "I've unsubscribed twice already and I still get these every week. Why?"
     result = classify(mail(body, "Re: Example News"))
     assert result.message_class is MessageClass.UNSUBSCRIBE, result.evidence
+
+
+# -- the seventeenth probe (tests/probes/replies-17: privacy letters and near misses) ---
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a question about a rule, nobody's own data named
+        "I'm writing an article on small publishers. Does the California 'do not sell or "
+        "share' rule apply to you, and how many erasure requests do you get?",
+        # the writer says it is no request of theirs
+        "Your privacy policy's heading says 'Do not sell or share my personal information' "
+        "but the text never says whether you sell anything. This isn't a request about my "
+        "own data, just a note that the wording is muddled.",
+        "Votre dossier explique que le droit à l'oubli permet de demander l'effacement de "
+        "ses données. Cela vaut-il aussi pour les archives ? C'est surtout par curiosité.",
+    ],
+)
+def test_privacy_words_discussed_stop_nothing(body: str) -> None:
+    result = classify(mail(body, "Re: Example News"))
+    assert not result.suppresses, result.evidence
+
+
+def test_rights_a_template_reserves_are_not_exercised() -> None:
+    body = (
+        "I hereby request a copy of the personal data you hold about me under Article 15 "
+        "GDPR. This request is without prejudice to my right to rectification, my right to "
+        "erasure and my right to object, which I reserve."
+    )
+    result = classify(mail(body, "Subject access request"))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST, result.evidence
+    assert not result.suppresses, result.evidence
+    assert result.privacy_kinds[0] == "access"
+
+
+def test_a_plain_erasure_request_still_stops_the_marketing() -> None:
+    body = "Please delete all the personal data you hold about me and stop emailing me."
+    result = classify(mail(body, "Delete my data"))
+    assert result.message_class is MessageClass.PRIVACY_REQUEST, result.evidence
+    assert result.suppresses

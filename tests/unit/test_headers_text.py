@@ -260,10 +260,13 @@ def test_phrase_index_finds_what_every_pattern_finds() -> None:
 def _reference_privacy(subject: str, body_text: str) -> intent.PrivacyIntent:
     """``intent.privacy_intent`` before the word index (phrase part; the rest is shared)."""
     text = f"{intent.fold(intent.clean_subject(subject))}\n{body_text}"
+    if intent._NOT_MY_REQUEST.search(text):
+        return intent.PrivacyIntent((), ())
     kinds: list[str] = []
     hits: list[intent.Hit] = []
     for rx, phrase, lang, kind in intent._PRIVACY_RES:
-        match = rx.search(text)
+        match = next((m for m in rx.finditer(text) if intent._said_of_oneself(text, m, kind)),
+                     None)  # fmt: skip
         if match and not intent._negated(text, match.start()):
             hits.append(intent.Hit(phrase, lang, "body", True))
             if kind not in kinds:

@@ -107,6 +107,27 @@ def test_letters_that_ask_to_stop_under_a_privacy_law_stop_the_marketing() -> No
         assert c.suppresses, row["file"]
 
 
+#: replies-17 near misses that still stop the marketing (docs/classifier-known-gaps.md):
+#: praise for an article on the right to erasure, an invitation to a panel on the LGPD
+PRIVACY_DISCUSSED = {"020-de-lob-artikel-datenschutz.eml", "056-pt-br-convite-painel-lgpd.eml"}
+
+
+def test_privacy_words_discussed_or_reserved_stop_nothing() -> None:
+    # replies-17: access-only letters (one a template that names every other right as
+    # reserved) and messages that discuss privacy rights unsubscribe nobody
+    folder = PROBES / "replies-17"
+    with (folder / "labels.csv").open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["expected"] != "privacy_stop"]
+    assert len(rows) == 36
+    wrong = [
+        r["file"]
+        for r in rows
+        if classify((folder / r["file"]).read_bytes()).suppresses
+        and r["file"] not in PRIVACY_DISCUSSED
+    ]
+    assert wrong == []
+
+
 def test_privacy_letters_are_privacy_requests_and_only_those_asking_out_suppress() -> None:
     # replies-11: erasure and objection letters (`privacy`) stop the marketing too;
     # access-only ones (`privacy_access_only`) are queued, and suppress nobody

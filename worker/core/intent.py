@@ -945,16 +945,58 @@ def _law(text: str) -> re.Match[str] | None:
     return None
 
 
+#: the writer says it is no request of theirs, or that they want to keep the mail: the
+#: privacy words around are discussed, not asked for (folded)
+_NOT_MY_REQUEST = re.compile(
+    r"(?<!\w)(?:(?:this|it) (?:is not|isn't) a request|not a request (?:about|for)"
+    r"|out of curiosity|par curiosite|aus neugier|por curiosidad|por curiosidade"
+    r"|per curiosita|uit nieuwsgierigheid|happy to stay|(?:want|wish|like) to (?:keep|continue)"
+    r" (?:receiving|getting)|quero continuar recebendo|quiero seguir recibiendo"
+    r"|je souhaite continuer a recevoir|voglio continuare a ricevere"
+    r"|ik wil (?:\w+ )?blijven ontvangen)(?!\w)"
+)
+#: rights a template names as reserved, not exercised: "the rights under Articles 16,
+#: 17 and 21, which I reserve"
+_RESERVED = re.compile(
+    r"(?<!\w)(?:i reserve|which i reserve|reserve (?:the|my) right|ich behalte mir"
+    r"|vorbehalten|je me reserve|me reservo|mi riservo|reservo-me|behoud ik mij)(?!\w)"
+)
+
+
+#: the kinds of privacy request that also stop the marketing (classify's as well)
+_STOPPING_KINDS = frozenset({"erasure", "objection", "do_not_sell"})
+
+
+def _said_of_oneself(text: str, match: re.Match[str], kind: str) -> bool:
+    """A privacy phrase that is the writer's own request: for one that would stop the
+    marketing, not in a question that asks how or why or names nobody's own data ("does
+    the California 'do not sell or share' rule apply to you?"; access requests are
+    questions by nature: "what data do you hold?"); and not in a sentence that reserves
+    the rights it names."""
+    if kind in _STOPPING_KINDS and _in_question(text, match):
+        return False
+    start = max(text.rfind(c, 0, match.start()) for c in ".!?;\n") + 1
+    found = _SPLIT_SENTENCE_END.search(text, match.end())
+    return not _RESERVED.search(text, start, found.end() if found else len(text))
+
+
 def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
-    """Privacy kinds requested: explicit phrases, or a data-protection law cited about data."""
+    """Privacy kinds requested: explicit phrases, or a data-protection law cited about data.
+
+    None when the writer says it is no request of theirs or that they want to keep
+    receiving the mail ("this isn't a request about my own data", "c'est surtout par
+    curiosité", "quero continuar recebendo a newsletter"): the words are discussed.
+    """
     subj = folded_subject(subject)
     text = f"{subj}\n{body_text}"
+    if _NOT_MY_REQUEST.search(text):
+        return PrivacyIntent((), ())
     words = _words(subj) | _words(body_text)  # the line break parts them: no word spans it
     kinds: list[str] = []
     hits: list[Hit] = []
     for position in _candidates(_PRIVACY_INDEX, words):
         rx, phrase, lang, kind = _PRIVACY_RES[position]
-        match = rx.search(text)
+        match = next((m for m in rx.finditer(text) if _said_of_oneself(text, m, kind)), None)
         if match and not _negated(text, match.start()):
             hits.append(Hit(phrase, lang, "body", True))
             if kind not in kinds:
