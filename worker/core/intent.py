@@ -851,14 +851,11 @@ _THREAT_THEN = re.compile(
 )
 
 
-_THREAT_SENTENCE_END = re.compile(r"[.!?]\s")
-
-
 def _threatened(text: str, start: int) -> bool:
     """The phrase is what the writer will do if we go on, in a sentence that opens with
     "one more …" and reaches it by "and I …" ("Nog een zo'n mail en ik schrijf me uit")."""
     sentence = text[max(0, start - 160) : start]
-    ends = [m.end() for m in _THREAT_SENTENCE_END.finditer(sentence)]  # not "op=op!!!"
+    ends = [m.end() for m in _SENTENCE_END.finditer(sentence)]  # not "op=op!!!"
     sentence = sentence[ends[-1] :] if ends else sentence
     opened = _THREAT_OPEN.search(sentence)
     return bool(opened and _THREAT_THEN.search(sentence, opened.end()))
