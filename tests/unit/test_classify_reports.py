@@ -192,6 +192,22 @@ def test_arf_abuse_complaint_suppresses_the_original_recipient() -> None:
     assert result.suppresses
 
 
+def test_arf_with_an_8bit_byte_in_a_report_field_still_suppresses() -> None:
+    # one raw 8-bit byte in "Arrival-Date" makes that value an email.header.Header; the
+    # compiled classifier took it for the str the stubs promise, dropped every field of
+    # the report, and filed an abuse complaint as Feedback-Type "other" (suppressing
+    # nobody), where the source read it right
+    raw = arf("abuse", rcpt="reader@example.org").replace(
+        b"User-Agent: ExampleFBL/1.0\n",
+        b"User-Agent: ExampleFBL/1.0\nArrival-Date: Thu, 29 Apr 2015 23:3\xdb:45 +0000\n",
+    )
+    result = classify(raw)
+    assert result.message_class is MessageClass.COMPLAINT
+    assert result.feedback_type == "abuse"
+    assert result.addresses == ("reader@example.org",)
+    assert result.suppresses
+
+
 def test_arf_with_redacted_recipient_falls_back_to_our_token() -> None:
     result = classify(arf("abuse", rcpt="xxxxxxxx@example.org", to="redacted@example.org"))
     assert result.message_class is MessageClass.COMPLAINT

@@ -544,7 +544,8 @@ class _FluflGates:
             return True
 
     def _from(self) -> str:
-        value = self.msg.get("from", "")
+        # object: a From with 8-bit bytes is an email.header.Header (see complaints._items)
+        value: object = self.msg.get("from", "")
         if not isinstance(value, str):
             raise TypeError("a non-text From: the detector decides")
         return value.lower()
@@ -584,7 +585,7 @@ class _FluflGates:
         # a match inside one body line is a match in the whole body
         if self._LLNL.search(self.body()) is None:
             return False
-        subject = self.msg.get("subject", "")
+        subject: object = self.msg.get("subject", "")  # a Header when 8-bit (see _from)
         if isinstance(subject, str) and has_bounce_subject(subject):
             return True
         return _ANY_FAILURE_CUE.search(self.caseless_body()) is not None

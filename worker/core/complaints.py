@@ -14,6 +14,7 @@ import quopri
 import re
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any
 
 from worker.core.bounces import ses_notification
 from worker.core.message import (
@@ -108,8 +109,13 @@ def _feedback_part(msg: Message) -> str | None:
 
 
 def _items(part: Message) -> list[tuple[str, str]]:
+    # Any, not what the stubs promise (str): a value holding 8-bit bytes comes back as an
+    # email.header.Header, and the compiled module checks every value against the stubs'
+    # type, so one such byte in "Arrival-Date" made it drop every field of the report
+    # (and the complaint its Feedback-Type), where the source read them all
+    items: Any = part.items()
     try:
-        return [(k, str(v)) for k, v in part.items()]
+        return [(str(k), str(v)) for k, v in items]
     except Exception:
         return []
 
