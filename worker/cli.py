@@ -20,11 +20,9 @@ try:
     from collections.abc import Callable, Iterator
     from contextlib import contextmanager
     from datetime import datetime, tzinfo
-    from typing import Any, TypeVar
+    from typing import TYPE_CHECKING, Any, TypeVar
 
     import click
-    from rich.console import Console
-    from rich.table import Table
 
     from worker import logs
     from worker.bootstrap import App, migrate_database, open_app
@@ -37,6 +35,10 @@ finally:
     gc.freeze()
     if _GC_WAS_ON:
         gc.enable()
+
+if TYPE_CHECKING:  # rich on first use (see _table): most commands print no table
+    from rich.console import Console
+    from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_SUPPRESSED = 3
@@ -279,7 +281,7 @@ def requests(
     if as_json:
         _print_json([_request_dict(r) for r in rows])
         return
-    table = Table("id", "status", "channel", "address", "scope", "received", "deadline")
+    table = _table("id", "status", "channel", "address", "scope", "received", "deadline")
     for r in rows:
         table.add_row(
             str(r.id),
@@ -309,7 +311,7 @@ def log_(
     if as_json:
         _print_json([_audit_dict(e) for e in events])
         return
-    table = Table("at", "event", "request", "address", "channel", "actor", "detail")
+    table = _table("at", "event", "request", "address", "channel", "actor", "detail")
     for e in events:
         table.add_row(
             iso(e.at, _TZ),
@@ -408,7 +410,18 @@ def _print_json(value: Any) -> None:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _table(*columns: str) -> Table:
+    """A rich table, imported on first use: rich (with the pygments that structlog would
+    pull in through it, see worker.logs) is a fifth of the imports of a command that
+    prints none, such as `optout check` in a script's loop or `optout poll`."""
+    from rich.table import Table
+
+    return Table(*columns)
 
 
 def main(argv: list[str] | None = None) -> None:

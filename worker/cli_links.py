@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
 
 from worker.apikeys import ApiKeys, Scope
-from worker.cli import _console, _open, cli, config_option
+from worker.cli import _console, _open, _table, cli, config_option
 from worker.core.times import iso
 from worker.links import LinkService
 from worker.store.keys import ApiKeyView, KeyStore
@@ -94,7 +93,7 @@ def keys_list(as_json: bool, config_file: str | None) -> None:
     if as_json:
         click.echo(json.dumps([_key_dict(k) for k in rows], indent=2))
         return
-    table = Table("id", "name", "scope", "prefix", "created", "last used", "revoked")
+    table = _table("id", "name", "scope", "prefix", "created", "last used", "revoked")
     for k in rows:
         table.add_row(
             str(k.id),

@@ -13,7 +13,7 @@ import gc
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import structlog
@@ -195,7 +195,7 @@ class Poller:
                 decided = await deciding
                 # shielded: a stop request lets the batch in hand finish its commit
                 results = await asyncio.shield(self._commit(items, decided, stats))
-                committed.extend((replace(i, raw=b""), d) for i, d in results)
+                committed.extend((i.without_body(), d) for i, d in results)
                 due = move_threshold(handed, self.move_every, self.move_max)
                 if len(committed) >= due or self.stop.is_set():
                     if moving is not None:
@@ -266,16 +266,14 @@ class Poller:
         by_key = dict(d.done)
         for item, result in zip(d.todo, committed, strict=True):
             by_key[(item.source, item.key)] = result
-            self._observe(item, result)
-        settled: list[tuple[RawItem, Disposition]] = []
-        for item in items:
-            result = by_key[(item.source, item.key)]
-            settled.append((item, result.disposition))
-            stats.fetched += 1
-            stats.new += int(result.new)
-            stats.by_class[result.message_class or "?"] += 1
-            stats.by_outcome[result.disposition.value] += 1
-        return settled
+            if self.metrics is not None:
+                self._observe(item, result)
+        results = [by_key[(item.source, item.key)] for item in items]
+        stats.fetched += len(results)
+        stats.new += sum(r.new for r in results)
+        stats.by_class.update([r.message_class or "?" for r in results])
+        stats.by_outcome.update([r.disposition.value for r in results])
+        return [(item, r.disposition) for item, r in zip(items, results, strict=True)]
 
     async def _move(self, wire: asyncio.Lock, settled: list[tuple[RawItem, Disposition]]) -> None:
         """One command per target folder for the whole batch."""

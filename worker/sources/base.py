@@ -70,6 +70,18 @@ class RawItem:
     size: int
     too_large: bool = False
 
+    def without_body(self) -> RawItem:
+        """This item with ``raw`` emptied: what a committed item waiting for its move
+        keeps (a move needs the key only), so up to a move's worth of bodies is not held.
+
+        A copy of the instance dict rather than ``dataclasses.replace``, which costs five
+        times as much (it inspects the fields and runs the frozen ``__init__``): it ran
+        for every message of a pass on the event loop, 1.5 µs each.
+        """
+        clone = object.__new__(RawItem)
+        clone.__dict__.update(self.__dict__, raw=b"")
+        return clone
+
 
 class Checkpoint(Protocol):
     """Per-source key/value bookmarks that survive a restart (backed by the database)."""
