@@ -259,6 +259,11 @@ def _without_eol(text: str) -> str:
 _NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
 
 
+#: how deeply :class:`_LineParser` nests parts before it gives up on the message (no
+#: mail client nests a tenth as deep; :func:`walk` reads 20 levels)
+_MAX_NESTING = 100
+
+
 class _LineParser:
     """``BytesParser(policy=compat32).parsebytes``, for a message that is all there.
 
@@ -343,6 +348,14 @@ class _LineParser:
         self._policy.handle_defect(msg, defect)
 
     def _new(self) -> Message:
+        if len(self._stack) >= _MAX_NESTING:
+            # hostile nesting. The source recursed (twice a multipart level) into
+            # Python's recursion limit near 500 levels, sooner from a deeper stack, and
+            # RecursionError made it the fallback message; the compiled parser has no
+            # such limit and went on, another parse and answer, and ~100,000 levels of
+            # message/rfc822 (3 MB) overflowed the C stack: a segfault. A fixed depth,
+            # well clear of the limit, is the same answer for both at every depth.
+            raise RecursionError(f"parts nested over {_MAX_NESTING} deep")
         msg = Message(policy=self._policy)
         if self._cur is not None and _ctype(self._cur) == "multipart/digest":
             msg.set_default_type("message/rfc822")
