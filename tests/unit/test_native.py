@@ -235,3 +235,32 @@ def test_absurd_nesting_does_not_crash_the_compiled_classifier(compiled: tuple[s
         [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
     )
     assert (out.returncode, out.stdout.strip()) == (0, "other"), out.stderr[-2000:]
+
+
+def test_a_final_capital_sigma_lowers_as_python_lowers_it(
+    compiled: tuple[str, ...], tmp_path: Path
+) -> None:
+    # mypyc compiles text.lower() to its own routine, which on Python 3.11 maps non-ASCII
+    # text one code point at a time and missed str.lower's context rule (a capital sigma
+    # ending a word is "ς"): compiled, the sender "ΟΔΟΣ@example.gr" was "οδοσ@…" (another
+    # address, another suppression hash), a DSN's Action read otherwise, and so did every
+    # caseless() text
+    from worker.core.addresses import normalise
+    from worker.core.message import caseless
+
+    assert normalise("ΟΔΟΣ@example.gr") == "οδος@example.gr"
+    assert caseless("ΕΚΤΟΣ ΓΡΑΦΕΙΟΥ") == "εκτος γραφειου"
+    messages = [
+        "From: ΟΔΟΣ@example.gr\nSubject: stop\n\nPlease unsubscribe me\n".encode(),
+        (
+            b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+            b"--b\nContent-Type: message/delivery-status\n\n"
+            + "Final-Recipient: rfc822; x@example.org\nAction: ΑΣ\nStatus: 4.4.7\n".encode()
+            + b"\n--b--\n"
+        ),
+    ]
+    answers = [repr(prepare(m)) for m in messages]
+    assert "sender='οδος@example.gr'" in answers[0]
+    assert "evidence=('DSN ας 4.4.7',)" in answers[1]
+    assert _pure_answers(messages, tmp_path) == answers

@@ -23,7 +23,7 @@ from email.message import Message
 from html.parser import HTMLParser
 from typing import Any, TypeVar, cast
 
-from worker.core.addresses import normalise
+from worker.core.addresses import lower, normalise
 from worker.core.headers_text import render
 from worker.errors import InvalidAddress
 
@@ -1014,7 +1014,7 @@ def _caseless(text: str) -> str:
     for char, replacement in _CASELESS_CHARS:
         if char in text:
             text = text.replace(char, replacement)
-    return text.lower()
+    return lower(text)  # not text.lower(): compiled, a final capital sigma came out "σ"
 
 
 def html_to_text(html: str) -> str:
