@@ -170,3 +170,97 @@ def test_a_build_without_its_manifest_is_not_used(copy: Path) -> None:
     assert names == []
     assert classify_file.endswith("classify.py")
     assert klass == "unsubscribe"
+
+
+def _pure_answers(messages: list[bytes], tmp_path: Path) -> list[str]:
+    """``repr(prepare(m))`` for each message, from the sources, in another process."""
+    batch = tmp_path / "pure.pickle"
+    batch.write_bytes(pickle.dumps(messages))
+    script = (
+        "import pickle, sys, worker._native as c\n"
+        "from worker.core.prepared import prepare\n"
+        "assert c.COMPILED == (), c.COMPILED\n"
+        "msgs = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "sys.stdout.write(''.join(repr(prepare(m)) + '\\n' for m in msgs))\n"
+    )
+    env = {**os.environ, "OPTOUT_PURE_PYTHON": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", script, str(batch)], env=env, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()  # fmt: skip
+
+
+def _nested(depth: int, kind: str) -> bytes:
+    """A request to unsubscribe inside ``depth`` levels of multipart or message/rfc822."""
+    body = b"Content-Type: text/plain\n\nPlease unsubscribe me\n"
+    for i in range(depth):
+        if kind == "multipart":
+            body = b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n%s\n--b%d--\n" % (
+                i, i, body, i,
+            )  # fmt: skip
+        else:
+            body = b"Content-Type: message/rfc822\n\n" + body
+    return b"From: a@example.org\nSubject: x\n" + body
+
+
+def test_deep_nesting_reads_the_same_compiled_and_from_source(
+    compiled: tuple[str, ...], tmp_path: Path
+) -> None:
+    # the source's parser recursed into Python's recursion limit (twice a multipart
+    # level: near 500 levels, sooner from a deeper stack) and fell back to the unparsed
+    # message, while the compiled one, which has no such limit, parsed on: an
+    # unsubscribe request nested 500 deep was one compiled and "other" from source
+    messages = [_nested(d, k) for d in (99, 101, 300, 600, 1200) for k in ("multipart", "rfc822")]
+    assert _pure_answers(messages, tmp_path) == [repr(prepare(m)) for m in messages]
+
+
+def test_nesting_deeper_than_the_cap_is_the_unparsed_message() -> None:
+    from worker.core.message import parse_checked
+
+    for kind in ("multipart", "rfc822"):
+        assert parse_checked(_nested(99, kind))[1]
+        assert not parse_checked(_nested(101, kind))[1]
+
+
+def test_absurd_nesting_does_not_crash_the_compiled_classifier(compiled: tuple[str, ...]) -> None:
+    # 100,000 levels of message/rfc822 (3 MB, under the size limit) overflowed the C stack
+    # of the compiled parser, which keeps no recursion limit: a segfault of the worker
+    script = (
+        "from worker.core.prepared import prepare\n"
+        "raw = b'From: a@example.org\\n' + b'Content-Type: message/rfc822\\n\\n' * 100000\n"
+        "print(prepare(raw + b'\\nPlease unsubscribe me\\n').classification.message_class.value)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPTOUT_PURE_PYTHON"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert (out.returncode, out.stdout.strip()) == (0, "other"), out.stderr[-2000:]
+
+
+def test_a_final_capital_sigma_lowers_as_python_lowers_it(
+    compiled: tuple[str, ...], tmp_path: Path
+) -> None:
+    # mypyc compiles text.lower() to its own routine, which on Python 3.11 maps non-ASCII
+    # text one code point at a time and missed str.lower's context rule (a capital sigma
+    # ending a word is "ς"): compiled, the sender "ΟΔΟΣ@example.gr" was "οδοσ@…" (another
+    # address, another suppression hash), a DSN's Action read otherwise, and so did every
+    # caseless() text
+    from worker.core.addresses import normalise
+    from worker.core.message import caseless
+
+    assert normalise("ΟΔΟΣ@example.gr") == "οδος@example.gr"
+    assert caseless("ΕΚΤΟΣ ΓΡΑΦΕΙΟΥ") == "εκτος γραφειου"
+    messages = [
+        "From: ΟΔΟΣ@example.gr\nSubject: stop\n\nPlease unsubscribe me\n".encode(),
+        (
+            b"From: MAILER-DAEMON@example.net\nSubject: Undelivered Mail Returned to Sender\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+            b"--b\nContent-Type: message/delivery-status\n\n"
+            + "Final-Recipient: rfc822; x@example.org\nAction: ΑΣ\nStatus: 4.4.7\n".encode()
+            + b"\n--b--\n"
+        ),
+    ]
+    answers = [repr(prepare(m)) for m in messages]
+    assert "sender='οδος@example.gr'" in answers[0]
+    assert "evidence=('DSN ας 4.4.7',)" in answers[1]
+    assert _pure_answers(messages, tmp_path) == answers

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, cast
 
+from worker.core.addresses import lower
 from worker.core.message import (
     addresses_in,
     all_text,
@@ -261,7 +262,7 @@ def has_bounce_subject(subject: str) -> bool:
     out-of-office ("Automatic reply: Why your launch failed") that was read as a bounce
     of the colleague it named.
     """
-    lowered = subject.lower()
+    lowered = lower(subject)  # not .lower(): see addresses.lower
     echo: bool | None = None
     for cue in BOUNCE_SUBJECTS:
         if cue not in lowered:
@@ -322,7 +323,8 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
         ]
         status_match = _STATUS.search(fields.get("status", ""))
         status = status_match.group(0) if status_match else ""
-        action = fields.get("action", "").split()[0].lower() if fields.get("action") else ""
+        # lower(), not .lower(): a final capital sigma came out "σ" compiled (see there)
+        action = lower(fields.get("action", "").split()[0]) if fields.get("action") else ""
         diagnostic = fields.get("diagnostic-code", "")
         for address in addresses:
             if address and not any(r.address == address for r in found):

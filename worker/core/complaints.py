@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+from worker.core.addresses import lower
 from worker.core.bounces import ses_notification
 from worker.core.message import (
     all_text,
@@ -66,7 +67,8 @@ def detect_complaint(msg: Message, *, ours: frozenset[str] = frozenset()) -> Com
     if report is None:
         return _ses_complaint(msg) or _jmrp(msg) or _client_unsubscribe(msg)
     match = _FEEDBACK_TYPE.search(report)
-    feedback_type = match.group(1).lower() if match else "other"
+    # lower(), not .lower(): a final capital sigma came out "σ" compiled (see there)
+    feedback_type = lower(match.group(1)) if match else "other"
     evidence = [f"ARF report Feedback-Type: {feedback_type}"]
     complainants = _rcpt_to(report)
     original = _original_headers(msg)
@@ -211,7 +213,7 @@ def _ses_complaint(msg: Message) -> Complaint | None:
         for item in complaint.get("complainedRecipients") or []
         if isinstance(item, dict) and isinstance(item.get("emailAddress"), str)
     ]
-    feedback = str(complaint.get("complaintFeedbackType") or "abuse").lower()
+    feedback = lower(str(complaint.get("complaintFeedbackType") or "abuse"))  # see above
     found = tuple(a for a in addresses if a)
     return Complaint(feedback, found, (), ("Amazon SES complaint notification",))
 

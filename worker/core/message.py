@@ -23,7 +23,7 @@ from email.message import Message
 from html.parser import HTMLParser
 from typing import Any, TypeVar, cast
 
-from worker.core.addresses import normalise
+from worker.core.addresses import lower, normalise
 from worker.core.headers_text import render
 from worker.errors import InvalidAddress
 
@@ -259,6 +259,11 @@ def _without_eol(text: str) -> str:
 _NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
 
 
+#: how deeply :class:`_LineParser` nests parts before it gives up on the message (no
+#: mail client nests a tenth as deep; :func:`walk` reads 20 levels)
+_MAX_NESTING = 100
+
+
 class _LineParser:
     """``BytesParser(policy=compat32).parsebytes``, for a message that is all there.
 
@@ -343,6 +348,14 @@ class _LineParser:
         self._policy.handle_defect(msg, defect)
 
     def _new(self) -> Message:
+        if len(self._stack) >= _MAX_NESTING:
+            # hostile nesting. The source recursed (twice a multipart level) into
+            # Python's recursion limit near 500 levels, sooner from a deeper stack, and
+            # RecursionError made it the fallback message; the compiled parser has no
+            # such limit and went on, another parse and answer, and ~100,000 levels of
+            # message/rfc822 (3 MB) overflowed the C stack: a segfault. A fixed depth,
+            # well clear of the limit, is the same answer for both at every depth.
+            raise RecursionError(f"parts nested over {_MAX_NESTING} deep")
         msg = Message(policy=self._policy)
         if self._cur is not None and _ctype(self._cur) == "multipart/digest":
             msg.set_default_type("message/rfc822")
@@ -1001,7 +1014,7 @@ def _caseless(text: str) -> str:
     for char, replacement in _CASELESS_CHARS:
         if char in text:
             text = text.replace(char, replacement)
-    return text.lower()
+    return lower(text)  # not text.lower(): compiled, a final capital sigma came out "σ"
 
 
 def html_to_text(html: str) -> str:
