@@ -172,22 +172,89 @@ def parse_checked(raw: bytes) -> tuple[Message, bool]:
         return msg, False
 
 
-#: a hint (only a hint: the real test is below) that the message is multipart or message/*
-_COMPOSITE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
-#: the feed parser's header-or-continuation line test (email.feedparser.headerRE)
+#: the feed parser's header-or-continuation line test (email.feedparser.headerRE), which
+#: :func:`_header_line` stands for
 _HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
 
 
+def _header_line(line: str) -> bool:
+    """``_HEADER_LINE.match(line) is not None``, in string methods: a regex call per line
+    was a tenth of parsing (test_headers_text.py compares the two)."""
+    if not line:
+        return False
+    if line[0] in " \t" or line.startswith("From "):
+        return True
+    colon = line.find(":")
+    if colon < 0:
+        return False
+    name = line[:colon]  # printable ASCII but space (and colon, found first) only
+    return name.isascii() and name.isprintable() and " " not in name
+
+
+#: where ``str.splitlines`` ends a line but the feed parser does not (it ends lines at
+#: \r\n, \r and \n only); the other breaks splitlines knows (\x85, \u2028, \u2029) never
+#: come out of an ASCII/surrogateescape decode, which maps every byte over 0x7f to U+DCxx
+_OTHER_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e")
+
+
+def _split_lines(text: str) -> list[str]:
+    """``io.StringIO(text, newline="").readlines()``: the parser's lines, ends kept.
+
+    ``str.splitlines`` gives the same lines wherever ``text`` holds none of the breaks
+    only it knows, for a third of the cost (StringIO's newline decoder reads the text
+    twice)."""
+    for char in _OTHER_BREAKS:
+        if char in text:
+            return io.StringIO(text, newline="").readlines()
+    return text.splitlines(True)
+
+
 def _head_end(raw: bytes) -> int:
-    """Where the hint above stops looking: the first empty line, within 16 KB. A caseless
-    search costs per byte scanned, and the hint is only a hint (the parse decides), so
-    it reads the header block alone, not the first 16 KB of a body too."""
+    """Where the composite test stops looking: the first empty line, within 16 KB, as
+    the index of its first character (16384: none there). Mail's header block is short;
+    the test has no need to read the first 16 KB of a body as well."""
     # mail's empty line is "\r\n" (holding no "\n\n"): found first, it bounds the
     # search for a bare one, which otherwise read on to the cut in nearly every message
     crlf = raw.find(b"\n\r\n", 0, 16384)
     lf = raw.find(b"\n\n", 0, crlf + 1 if crlf >= 0 else 16384)
     ends = [i for i in (lf, crlf) if i >= 0]
     return min(ends) + 1 if ends else 16384
+
+
+def _composite(head: bytes) -> bool:
+    """``re.search(rb"(?im)^content-type:[ \\t]*(?:multipart|message)/", head)``: whether
+    a header line declares a multipart or message/* type, read with ``find`` instead of a
+    caseless regex, which tried every byte of the block (a hint only: see below)."""
+    low = head.lower()
+    at = low.find(b"content-type:")
+    while at >= 0:
+        if at == 0 or low[at - 1] == 10:  # at the start of a line ("\n" before it)
+            pos = at + 13
+            while pos < len(low) and low[pos] in (32, 9):
+                pos += 1
+            if low.startswith((b"multipart/", b"message/"), pos):
+                return True
+        at = low.find(b"content-type:", at + 13)
+    return False
+
+
+def _new_message(policy: Any = None) -> Message:
+    """``Message(policy=policy)`` (``_POLICY`` by default), with its attributes set in one
+    call: ``Message.__init__`` is interpreted code, and the parser makes one per part.
+    The attributes are the same (test_headers_text.py compares whole messages)."""
+    msg = Message.__new__(Message)
+    msg.__dict__.update(
+        policy=_POLICY if policy is None else policy,
+        _headers=[],
+        _unixfrom=None,
+        _payload=None,
+        _charset=None,
+        preamble=None,
+        epilogue=None,
+        defects=[],
+        _default_type="text/plain",
+    )
+    return msg
 
 
 def _parse_single_part(raw: bytes) -> Message | None:
@@ -198,15 +265,19 @@ def _parse_single_part(raw: bytes) -> Message | None:
     payload; the feed parser reaches the same result line by line, several times slower.
     test_headers_text.py compares the two on the corpus and on mangled messages.
     """
-    if _COMPOSITE.search(raw, 0, _head_end(raw)):  # most likely multipart: not worth the try
+    end = _head_end(raw)
+    if _composite(raw[:end]):  # most likely multipart: not worth the try
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
-    policy = _POLICY
+    # the header lines are those before the empty line at `end`: split up to its "\n"
+    # only (a "\n" always ends a line, so the lines before it split as in the whole text)
+    cut = text.find("\n", end) + 1 if end < 16384 else 0
     fields: list[tuple[str, str]] = []
     current: list[str] = []
+    colon = 0
     pos = 0
-    for line in io.StringIO(text, newline=""):  # split at \r\n, \r and \n, as the parser
-        if not _HEADER_LINE.match(line):
+    for line in _split_lines(text[:cut] if cut else text):  # split at \r\n, \r and \n
+        if not _header_line(line):
             if line[0] not in "\r\n":
                 return None  # a body line without the empty separator line: a defect
             pos += len(line)
@@ -220,27 +291,52 @@ def _parse_single_part(raw: bytes) -> Message | None:
             return None  # a header without a name, or an envelope line
         else:
             if current:
-                fields.append(_source_field(current))
+                fields.append(_source_field(current, colon))
             current = [line]
+            colon = line.find(":")
         pos += len(line)
     else:
         return None  # no body at all: leave the corner cases to the parser
     if current:
-        fields.append(_source_field(current))
-    msg = Message(policy=policy)
+        fields.append(_source_field(current, colon))
+    msg = _new_message()
     # what set_raw does a field (the list Message keeps them in), in one call
     cast(Any, msg)._headers.extend(fields)
-    if _ctype(msg).split("/")[0] in {"multipart", "message"}:
+    if _fields_ctype(msg, fields).split("/")[0] in {"multipart", "message"}:
         return None
-    msg.set_payload(text[pos:])
+    cast(Any, msg)._payload = text[pos:]  # what set_payload does with a str
     return msg
 
 
-def _source_field(lines: list[str]) -> tuple[str, str]:
+def _source_field(lines: list[str], colon: int = -1) -> tuple[str, str]:
     """``Compat32.header_source_parse(lines)``, the same (name, value), as a compiled call:
-    the parser makes one per header line group, a dozen or more per message."""
-    name, value = lines[0].split(":", 1)
-    return name, (value.lstrip(" \t") + "".join(lines[1:])).rstrip("\r\n")
+    the parser makes one per header line group, a dozen or more per message. ``colon``:
+    where the first line's first ":" is, when the caller has found it already."""
+    first = lines[0]
+    if colon < 0:
+        colon = first.find(":")
+    value = first[colon + 1 :].lstrip(" \t")
+    if len(lines) > 1:
+        value += "".join(lines[1:])
+    return first[:colon], value.rstrip("\r\n")
+
+
+def _first_field(fields: list[tuple[str, str]], lname: str) -> tuple[str, str] | None:
+    """The first of ``fields`` named ``lname`` (lower case), or None."""
+    size = len(lname)
+    for field in fields:
+        name = field[0]
+        if len(name) == size and name.lower() == lname:
+            return field
+    return None
+
+
+def _fields_ctype(msg: Message, fields: list[tuple[str, str]]) -> str:
+    """``_ctype(msg)`` for a part the parser has just given ``fields``, its headers."""
+    found = _first_field(fields, "content-type")
+    if found is not None and len(found[1]) <= 1024:
+        return _ctype_of(found[0], found[1])
+    return msg.get_content_type()
 
 
 _NLCRE = re.compile(r"\r\n|\r|\n")
@@ -256,7 +352,15 @@ def _without_eol(text: str) -> str:
     return text
 
 
-_NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
+def _attach(parent: Message, msg: Message) -> None:
+    """``parent.attach(msg)``, compiled for the payloads the parser gives a container."""
+    payload = cast(Any, parent)._payload
+    if payload is None:
+        cast(Any, parent)._payload = [msg]
+    elif isinstance(payload, list):
+        payload.append(msg)
+    else:
+        parent.attach(msg)
 
 
 class _LineParser:
@@ -266,12 +370,12 @@ class _LineParser:
     a list of lines instead of a stream fed in chunks: the same steps, defects and
     results (test_headers_text.py compares the two on mangled messages), without the
     generator and buffer machinery that made parsing a multipart report cost more than
-    classifying it.
+    classifying it. The parts' content types (fixed once their headers are read) are
+    kept by part, not derived from the part again at each use.
     """
 
     def __init__(self, raw: bytes) -> None:
-        text = raw.decode("ascii", "surrogateescape")
-        self._lines = io.StringIO(text, newline="").readlines()
+        self._lines = _split_lines(raw.decode("ascii", "surrogateescape"))
         self._pos = 0
         self._pushed_empty = False
         self._eof: list[tuple[tuple[str, ...], Callable[[str], Any]]] = []
@@ -280,11 +384,13 @@ class _LineParser:
         self._cur: Message | None = None
         self._last: Message | None = None
         self._policy = _POLICY
+        #: each part's content type, by id (the parts live as long as the parser)
+        self._types: dict[int, str] = {}
 
     def parse(self) -> Message:
         self._parsegen()
         root = self._pop()
-        if _ctype(root).split("/")[0] == "multipart" and not root.is_multipart():
+        if self._types[id(root)].split("/")[0] == "multipart" and not root.is_multipart():
             self._defect(root, errors.MultipartInvariantViolationDefect())
         return root
 
@@ -326,13 +432,12 @@ class _LineParser:
             return []
         start = end = self._pos
         lines, prefixes = self._lines, self._eof_prefixes
+        if not prefixes:
+            self._pos = len(lines)
+            return lines[start:]
         while end < len(lines):
             line = lines[end]
-            if (
-                prefixes
-                and line.startswith(prefixes)
-                and any(at_eof(line) for _prefix, at_eof in self._eof)
-            ):
+            if line.startswith(prefixes) and any(at_eof(line) for _prefix, at_eof in self._eof):
                 break
             end += 1
         self._pos = end
@@ -343,11 +448,11 @@ class _LineParser:
         self._policy.handle_defect(msg, defect)
 
     def _new(self) -> Message:
-        msg = Message(policy=self._policy)
-        if self._cur is not None and _ctype(self._cur) == "multipart/digest":
-            msg.set_default_type("message/rfc822")
+        msg = _new_message(self._policy)
+        if self._cur is not None and self._types[id(self._cur)] == "multipart/digest":
+            cast(Any, msg)._default_type = "message/rfc822"  # set_default_type
         if self._stack:
-            self._stack[-1].attach(msg)
+            _attach(self._stack[-1], msg)
         self._stack.append(msg)
         self._cur = self._last = msg
         return msg
@@ -365,14 +470,15 @@ class _LineParser:
             line = self._readline()
             if line == "":
                 break
-            if not _HEADER_LINE.match(line):
-                if not _NLCRE.match(line):
+            if not _header_line(line):
+                if line[0] not in "\r\n":  # not _NLCRE.match(line)
                     self._defect(cur, errors.MissingHeaderBodySeparatorDefect())
                     self._unreadline(line)
                 break
             header_lines.append(line)
         self._parse_headers(cur, header_lines)
-        ctype = _ctype(cur)  # fixed from here on (get_content_maintype splits it)
+        fields: list[tuple[str, str]] = cast(Any, cur)._headers
+        ctype = self._types[id(cur)] = _fields_ctype(cur, fields)  # fixed from here on
         maintype = ctype.split("/")[0]
         if ctype == "message/delivery-status":
             while True:
@@ -391,17 +497,22 @@ class _LineParser:
             self._pop()
             return
         if maintype == "multipart":
-            self._multipart(cur)
+            self._multipart(cur, fields)
             return
-        cur.set_payload("".join(self._rest()))
+        cast(Any, cur)._payload = "".join(self._rest())  # what set_payload does with a str
 
-    def _multipart(self, cur: Message) -> None:
-        boundary = _boundary(cur)
+    def _multipart(self, cur: Message, fields: list[tuple[str, str]]) -> None:
+        found = _first_field(fields, "content-type")
+        if found is not None and len(found[1]) <= 1024:
+            boundary = _boundary_of(found[0], found[1])
+        else:
+            boundary = cur.get_boundary()
         if boundary is None:
             self._defect(cur, errors.NoBoundaryInMultipartDefect())
-            cur.set_payload("".join(self._rest()))
+            cast(Any, cur)._payload = "".join(self._rest())
             return
-        cte = str(cur.get("content-transfer-encoding", "8bit")).lower()
+        found = _first_field(fields, "content-transfer-encoding")  # as cur.get(...)
+        cte = "8bit" if found is None else str(self._policy.header_fetch_parse(*found)).lower()
         if cte not in ("7bit", "8bit", "binary"):
             self._defect(cur, errors.InvalidMultipartContentTransferEncodingDefect())
         separator = "--" + boundary
@@ -414,7 +525,7 @@ class _LineParser:
             line = self._readline()
             if line == "":
                 break
-            mo = boundaryre.match(line)
+            mo = boundaryre.match(line) if line.startswith(separator) else None
             if mo:
                 if mo.group("end"):
                     close_boundary_seen = True
@@ -430,7 +541,7 @@ class _LineParser:
                     continue
                 while True:
                     line = self._readline()
-                    mo = boundaryre.match(line)
+                    mo = boundaryre.match(line) if line.startswith(separator) else None
                     if not mo:
                         self._unreadline(line)
                         break
@@ -438,7 +549,7 @@ class _LineParser:
                 self._parsegen()
                 last = self._last
                 assert last is not None
-                if _ctype(last).split("/")[0] == "multipart":
+                if self._types[id(last)].split("/")[0] == "multipart":
                     epilogue = last.epilogue
                     if epilogue == "":
                         last.epilogue = None
@@ -456,7 +567,7 @@ class _LineParser:
                 preamble.append(line)
         if capturing_preamble:
             self._defect(cur, errors.StartBoundaryNotFoundDefect())
-            cur.set_payload("".join(preamble))
+            cast(Any, cur)._payload = "".join(preamble)
             self._rest()
             cur.epilogue = ""
             return
@@ -467,24 +578,26 @@ class _LineParser:
         epilogue_lines += self._rest()
         if epilogue_lines:
             firstline = epilogue_lines[0]
-            bolmo = _NLCRE_BOL.match(firstline)
-            if bolmo:
-                epilogue_lines[0] = firstline[len(bolmo.group(0)) :]
+            if firstline.startswith("\r\n"):  # what _NLCRE_BOL.match(firstline) finds
+                epilogue_lines[0] = firstline[2:]
+            elif firstline.startswith(("\r", "\n")):
+                epilogue_lines[0] = firstline[1:]
         cur.epilogue = "".join(epilogue_lines)
 
     def _parse_headers(self, cur: Message, lines: list[str]) -> None:
-        lastheader = ""
-        lastvalue: list[str] = []
+        fields: list[tuple[str, str]] = cast(Any, cur)._headers  # what set_raw appends to
+        lastvalue: list[str] = []  # the lines of the header being read, if any
+        lastcolon = 0
         for lineno, line in enumerate(lines):
             if line[0] in " \t":
-                if not lastheader:
+                if not lastvalue:
                     self._defect(cur, errors.FirstHeaderLineIsContinuationDefect(line))
                     continue
                 lastvalue.append(line)
                 continue
-            if lastheader:
-                cur.set_raw(*_source_field(lastvalue))
-                lastheader, lastvalue = "", []
+            if lastvalue:
+                fields.append(_source_field(lastvalue, lastcolon))
+                lastvalue = []
             if line.startswith("From "):
                 if lineno == 0:
                     cur.set_unixfrom(_without_eol(line))
@@ -499,10 +612,10 @@ class _LineParser:
             if i == 0:
                 cur.defects.append(errors.InvalidHeaderDefect("Missing header name."))
                 continue
-            lastheader = line[:i]
+            lastcolon = i
             lastvalue = [line]
-        if lastheader:
-            cur.set_raw(*_source_field(lastvalue))
+        if lastvalue:
+            fields.append(_source_field(lastvalue, lastcolon))
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,0 +1,54 @@
+"""The parser's string-method shortcuts answer as the regexes and readers they replace.
+
+Each is compared with the original on generated lines and header blocks (seeded, so a
+failure is reproducible); test_headers_text.py compares whole parsed messages.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+
+from worker.core.message import _HEADER_LINE, _composite, _header_line, _split_lines
+
+_PIECES = [
+    "From ", "From", "X-A", "a", ":", " ", "\t", "\r", "\n", "\r\n", "\x7f", "\x00", "~",
+    "!", "9", ";", "\udce9", "é", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "-",
+]  # fmt: skip
+
+
+def _samples(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(_PIECES) for _ in range(rnd.randint(0, 8))) for _ in range(count)]
+
+
+def test_header_line_is_the_feed_parsers_pattern() -> None:
+    lines = _samples(20000, 1) + [chr(c) + ":" for c in range(0x100)]
+    lines += [chr(c) for c in range(0x100)] + ["a" + chr(c) + "b: c" for c in range(0x100)]
+    for line in lines:
+        assert _header_line(line) == (_HEADER_LINE.match(line) is not None), repr(line)
+
+
+def test_split_lines_are_stringio_lines() -> None:
+    # the parser's texts are ASCII/surrogateescape decodes of bytes: every byte value
+    rnd = random.Random(2)
+    pieces = [bytes([b]) for b in range(256)] + [b"\r\n", b"ab", b"\n", b"\r"] * 20
+    for _ in range(20000):
+        raw = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+        text = raw.decode("ascii", "surrogateescape")
+        assert _split_lines(text) == io.StringIO(text, newline="").readlines(), raw
+
+
+_COMPOSITE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
+
+
+def test_composite_is_the_caseless_search() -> None:
+    rnd = random.Random(3)
+    pieces = [
+        b"Content-Type:", b"content-TYPE:", b"Content-Type :", b" ", b"\t", b"\n", b"\r",
+        b"multipart/", b"Message/", b"MULTIPART", b"/", b"text/plain", b"x", b"\r\n",
+    ]  # fmt: skip
+    for _ in range(20000):
+        head = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+        assert _composite(head) == bool(_COMPOSITE.search(head)), head
