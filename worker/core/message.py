@@ -16,12 +16,12 @@ import email.utils
 import functools
 import io
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from email import errors
 from email.message import Message
 from html.parser import HTMLParser
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from worker.core.addresses import normalise
 from worker.core.headers_text import render
@@ -36,8 +36,11 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
 
-_STATE = threading.local()
-_Key = tuple[str, int, object]
+#: the current memo scope's mark (None: no scope). A context variable, not a
+#: threading.local: its get() is a cached C read, half the cost of the thread-local's
+#: attribute lookup that every memoised read paid, and it is as private to a thread
+#: (and to an asyncio task besides)
+_SCOPE: Final[ContextVar[object | None]] = ContextVar("optout_memo_scope", default=None)
 
 
 @contextlib.contextmanager
@@ -46,45 +49,90 @@ def memo_scope() -> Iterator[None]:
     per message part. The classifier reads the same ones from many rules; outside a
     scope every call computes afresh, so a caller that changes a message never sees a
     stale value."""
-    previous = getattr(_STATE, "memo", None)
-    previous_scope = getattr(_STATE, "scope", None)
-    _STATE.memo = {}
-    _STATE.scope = object()  # this scope's mark on the parts it reads (see _header_view)
+    token = _SCOPE.set(object())  # this scope's mark on the parts it reads (_part_view)
     try:
         yield
     finally:
-        _STATE.memo = previous
-        _STATE.scope = previous_scope
+        _SCOPE.reset(token)
 
 
-def _memo_get(kind: str, part: object, extra: object = None) -> tuple[_Key, Any]:
-    """(key, cached value or _MISSING); the key is None outside a memo scope."""
-    memo: dict[_Key, tuple[object, Any]] | None = getattr(_STATE, "memo", None)
-    if memo is None:
-        return (kind, 0, None), _MISSING
-    key = (kind, id(part), extra)
-    entry = memo.get(key)
-    if entry is not None and entry[0] is part:
-        return key, entry[1]
-    return key, _MISSING
+class _PartView:
+    """What has been derived from one part within one memo scope, kept on the part (in
+    its ``__dict__``, under :data:`_VIEW_ATTR`) with the scope's mark.
+
+    Header lookups and content types are the classifier's most frequent reads (three
+    dozen a message); a memo keyed by (kind, id(part), extra) tuples cost more than
+    most of the values it served.
+    """
+
+    def __init__(self, mark: object, modern: bool) -> None:
+        self.mark = mark
+        #: the part has the modern policy (header objects), see :func:`_modern`
+        self.modern = modern
+        self.index: dict[str, tuple[tuple[str, Any], ...]] | None = None
+        #: decoded header values by lower-case name
+        self.decoded: dict[str, tuple[str, ...]] = {}
+        self.ctype: str | None = None
+        self.walked: tuple[Message, ...] | None = None
+        self.payloads: dict[int, str] | None = None
+        #: everything else, by (kind, extra)
+        self.other: dict[tuple[str, object], Any] | None = None
+
+    def raw(self, msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
+        """The part's raw headers by lower-case name, in order (compat32 parts)."""
+        index = self.index
+        if index is None:
+            grouped: dict[str, list[tuple[str, Any]]] = {}
+            for name, value in msg.raw_items():
+                grouped.setdefault(name.lower(), []).append((name, value))
+            index = self.index = {name: tuple(values) for name, values in grouped.items()}
+        return index
+
+    def get(self, kind: str, extra: object) -> Any:
+        """A value stored by :meth:`put`, or :data:`_MISSING`."""
+        other = self.other
+        if other is None:
+            return _MISSING
+        return other.get((kind, extra), _MISSING)
+
+    def put(self, kind: str, extra: object, value: Any) -> None:
+        if self.mark is None:  # outside a scope: nothing is remembered
+            return
+        if self.other is None:
+            self.other = {}
+        self.other[(kind, extra)] = value
 
 
-def _memo_put(key: _Key, part: object, value: Any) -> None:
-    memo: dict[_Key, tuple[object, Any]] | None = getattr(_STATE, "memo", None)
-    if memo is not None:
-        memo[key] = (part, value)
+#: the attribute a part keeps its :class:`_PartView` in
+_VIEW_ATTR: Final = "_optout_header_view"
 
 
-_MISSING: Any = object()
+def _part_view(msg: Message) -> _PartView:
+    """The part's view in the current memo scope, made on first use; outside a scope a
+    new, empty one on every call (and its values are not remembered)."""
+    mark = _SCOPE.get()
+    if mark is None:
+        return _PartView(None, _modern(msg))
+    state = msg.__dict__
+    kept = state.get(_VIEW_ATTR)
+    if isinstance(kept, _PartView) and kept.mark is mark:
+        return kept
+    view = _PartView(mark, _modern(msg))
+    state[_VIEW_ATTR] = view
+    return view
+
+
+_MISSING: Final[Any] = object()
 _T = TypeVar("_T")
 
 
 def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
     """``compute(part)``, once per part within a :func:`memo_scope` (every time outside)."""
-    key, hit = _memo_get(kind, part)
+    view = _part_view(part)
+    hit = view.get(kind, None)
     if hit is _MISSING:
         hit = compute(part)
-        _memo_put(key, part, hit)
+        view.put(kind, None, hit)
     return cast(_T, hit)
 
 
@@ -637,12 +685,20 @@ def _first_content_type(part: Message) -> tuple[str, str] | None:
     """
     if part.policy is not _POLICY:  # the policy's reading is part of the result
         return None
-    for name, value in part.raw_items():
-        if name.lower() == "content-type":
-            if isinstance(value, str) and not hasattr(value, "name") and len(value) <= 1024:
+    # the list raw_items() copies, read in place (raw_items is interpreted code); a name
+    # that lower-cases to "content-type" is 12 characters long
+    for name, value in cast(Any, part)._headers:
+        if len(name) == 12 and name.lower() == "content-type":
+            if _plain_str(value) and len(value) <= 1024:
                 return name, value
             return None
     return None
+
+
+def _plain_str(value: object) -> bool:
+    """``isinstance(value, str) and not hasattr(value, "name")``: a raw string, not a
+    header object (whose classes subclass str); the exact type answers most calls."""
+    return type(value) is str or (isinstance(value, str) and not hasattr(value, "name"))
 
 
 def _modern(msg: Message) -> bool:
@@ -690,28 +746,26 @@ def header(msg: Message, name: str) -> str:
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
     lname = name.lower()
-    if _modern(msg):
-        key, hit = _memo_get("headers", msg, lname)
-        if hit is not _MISSING:
-            return list(hit)
-        try:
-            found = msg.get_all(name) or []
-        except Exception:
-            found = []
-        out = _texts(found)
-        _memo_put(key, msg, tuple(out))
-        return out
-    view = _header_view(msg)
+    view = _part_view(msg)
     decoded = view.decoded.get(lname)
     if decoded is None:
-        raw = view.raw.get(lname)
-        if raw is None:  # most names asked for are absent
-            return []
-        try:
-            rendered = [_render(k, v) for k, v in raw]
-        except Exception:  # as the modern policy's get_all would raise: nothing
-            rendered = []
-        decoded = view.decoded[lname] = tuple(_texts(rendered))
+        if view.modern:
+            try:
+                found = msg.get_all(name) or []
+            except Exception:
+                found = []
+            decoded = tuple(_texts(found))
+        else:
+            raw = view.raw(msg).get(lname)
+            if raw is None:  # most names asked for are absent
+                return []
+            try:
+                rendered = [_render(k, v) for k, v in raw]
+            except Exception:  # as the modern policy's get_all would raise: nothing
+                rendered = []
+            decoded = tuple(_texts(rendered))
+        if view.mark is not None:
+            view.decoded[lname] = decoded
     return list(decoded)
 
 
@@ -726,45 +780,9 @@ def _texts(found: list[Any]) -> list[str]:
     return out
 
 
-class _HeaderView:
-    """A compat32 part's raw headers by lower-case name, in order, and the values decoded
-    so far: one memo entry per part serves every header lookup on it."""
-
-    __slots__ = ("decoded", "raw")
-
-    def __init__(self, msg: Message) -> None:
-        index: dict[str, list[tuple[str, Any]]] = {}
-        for name, value in msg.raw_items():
-            index.setdefault(name.lower(), []).append((name, value))
-        self.raw = {name: tuple(values) for name, values in index.items()}
-        self.decoded: dict[str, tuple[str, ...]] = {}
-
-
-#: the attribute a compat32 part keeps its :class:`_HeaderView` in, with the memo scope
-#: it was made in: header lookups are the classifier's most frequent call (two dozen a
-#: message), and the memo's keyed lookup was most of their cost
-_VIEW_ATTR = "_optout_header_view"
-
-
-def _header_view(msg: Message) -> _HeaderView:
-    """``memoized("header_view", msg, _HeaderView)``, kept on the part itself.
-
-    Valid in the memo scope it was made in only (its mark is compared): outside a scope
-    every call builds a new view, as every memoized value is computed afresh there.
-    """
-    scope = getattr(_STATE, "scope", None)
-    kept: tuple[object, _HeaderView] | None = msg.__dict__.get(_VIEW_ATTR)
-    if kept is not None and scope is not None and kept[0] is scope:
-        return kept[1]
-    view = _HeaderView(msg)
-    if scope is not None:
-        msg.__dict__[_VIEW_ATTR] = (scope, view)
-    return view
-
-
 def _render(name: str, value: Any) -> Any:
     """A raw compat32 value as the modern policy shows it (objects stay as they are)."""
-    if isinstance(value, str) and not hasattr(value, "name"):
+    if _plain_str(value):
         return render(name, value)
     return value
 
@@ -778,8 +796,9 @@ def rendered_items(msg: Message) -> list[tuple[str, str]]:
 
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
-    if not _modern(msg):
-        return name.lower() in _header_view(msg).raw
+    view = _part_view(msg)
+    if not view.modern:
+        return name.lower() in view.raw(msg)
     try:
         return name in msg
     except Exception:
@@ -851,11 +870,16 @@ def decode_payload(part: Message, limit: int = TEXT_LIMIT) -> str:
     Unknown or lying charsets fall back to UTF-8, then Latin-1 (which never fails), so a
     request written in a badly labelled charset is still read.
     """
-    key, hit = _memo_get("payload", part, limit)
-    if hit is _MISSING:
-        hit = _decode_payload(part, limit)
-        _memo_put(key, part, hit)
-    return str(hit)
+    view = _part_view(part)
+    payloads = view.payloads
+    if payloads is None:
+        payloads = {}
+        if view.mark is not None:
+            view.payloads = payloads
+    text = payloads.get(limit)
+    if text is None:
+        text = payloads[limit] = _decode_payload(part, limit)
+    return text
 
 
 def _decode_payload(part: Message, limit: int) -> str:
@@ -913,25 +937,28 @@ def _codec_name(name: str) -> str | None:
 
 def content_type(part: Message) -> str:
     """Lower-case content type; ``text/plain`` for anything unreadable (RFC 2045 default)."""
-    key, hit = _memo_get("ctype", part)
-    if hit is not _MISSING:
-        return str(hit)
+    view = _part_view(part)
+    ctype = view.ctype
+    if ctype is not None:
+        return ctype
     try:
         ctype = _ctype(part)
     except Exception:
         ctype = "text/plain"
     if "\n" in ctype or "\r" in ctype:  # a folded raw value: unfold as the modern policy does
         ctype = ctype.replace("\r", "").replace("\n", "")
-    _memo_put(key, part, ctype)
+    if view.mark is not None:
+        view.ctype = ctype
     return ctype
 
 
 def param(part: Message, name: str) -> str:
     """A Content-Type parameter such as ``report-type``, lower-cased."""
-    key, hit = _memo_get("param", part, name)
+    view = _part_view(part)
+    hit = view.get("param", name)
     if hit is _MISSING:
         hit = _param(part, name)
-        _memo_put(key, part, hit)
+        view.put("param", name, hit)
     return str(hit)
 
 
@@ -979,11 +1006,13 @@ def children(part: Message) -> list[Message]:
 def walk(part: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, depth-first, with a depth cap against hostile nesting."""
     if depth == 0:
-        key, hit = _memo_get("walk", part)
-        if hit is _MISSING:
-            hit = tuple(_walk(part, 0))
-            _memo_put(key, part, hit)
-        return iter(hit)
+        view = _part_view(part)
+        walked = view.walked
+        if walked is None:
+            walked = tuple(_walk(part, 0))
+            if view.mark is not None:
+                view.walked = walked
+        return iter(walked)
     return _walk(part, depth)
 
 
@@ -1001,10 +1030,11 @@ def own_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
     Attached messages (forwards, the original in a bounce) are not the writer's words
     and are left out, so a quoted newsletter footer cannot speak for the sender.
     """
-    key, hit = _memo_get("own_text", msg, limit)
+    view = _part_view(msg)
+    hit = view.get("own_text", limit)
     if hit is _MISSING:
         hit = _own_text(msg, limit)
-        _memo_put(key, msg, hit)
+        view.put("own_text", limit, hit)
     return str(hit)
 
 
@@ -1040,10 +1070,11 @@ def all_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
     Bounces hide the failed address anywhere: in a delivery-status part, in the
     attached original's headers, in a free-text paragraph. Heuristics read all of it.
     """
-    key, hit = _memo_get("all_text", msg, limit)
+    view = _part_view(msg)
+    hit = view.get("all_text", limit)
     if hit is _MISSING:
         hit = _all_text(msg, limit)
-        _memo_put(key, msg, hit)
+        view.put("all_text", limit, hit)
     return str(hit)
 
 
