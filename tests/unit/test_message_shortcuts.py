@@ -52,3 +52,47 @@ def test_composite_is_the_caseless_search() -> None:
     for _ in range(20000):
         head = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
         assert _composite(head) == bool(_COMPOSITE.search(head)), head
+
+
+def test_memoised_parts_are_freed_without_the_collector() -> None:
+    # what a memo scope keeps on a part must not refer back to it: parts in reference
+    # cycles would outlive their message until a collection (and cost its walks)
+    import gc
+    import weakref
+
+    from tests.bench.bench_intake import corpus_like_backlog
+    from worker.core.message import (
+        all_text,
+        content_type,
+        decode_payload,
+        has_header,
+        headers,
+        memo_scope,
+        memoized,
+        own_text,
+        param,
+        parse_bytes,
+        walk,
+    )
+
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for raw in corpus_like_backlog(40, seed=9):
+            msg = parse_bytes(raw)
+            refs = [weakref.ref(part) for part in walk(msg)]
+            with memo_scope():
+                for part in walk(msg):
+                    headers(part, "From")
+                    has_header(part, "To")
+                    content_type(part)
+                    decode_payload(part)
+                    param(part, "charset")
+                    memoized("test", part, lambda p: [p])
+                all_text(msg)
+                own_text(msg)
+            del msg, part
+            assert all(ref() is None for ref in refs)
+    finally:
+        if was_on:
+            gc.enable()

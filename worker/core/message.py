@@ -36,11 +36,21 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
 
-#: the current memo scope's mark (None: no scope). A context variable, not a
-#: threading.local: its get() is a cached C read, half the cost of the thread-local's
-#: attribute lookup that every memoised read paid, and it is as private to a thread
-#: (and to an asyncio task besides)
-_SCOPE: Final[ContextVar[object | None]] = ContextVar("optout_memo_scope", default=None)
+class _Scope:
+    """One memo scope: its memo, for values that may refer back to their part (a part's
+    own :class:`_PartView` must not, or parts would live on in reference cycles until a
+    collection), and the mark the views made in it carry (not the scope itself: the
+    memo refers to the parts)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[str, int], tuple[object, Any]] = {}
+        self.mark = object()
+
+
+#: the current memo scope (None: none). A context variable, not a threading.local: its
+#: get() is a cached C read, half the cost of the thread-local's attribute lookup that
+#: every memoised read paid, and it is as private to a thread (and to an asyncio task)
+_SCOPE: Final[ContextVar[_Scope | None]] = ContextVar("optout_memo_scope", default=None)
 
 
 @contextlib.contextmanager
@@ -49,7 +59,7 @@ def memo_scope() -> Iterator[None]:
     per message part. The classifier reads the same ones from many rules; outside a
     scope every call computes afresh, so a caller that changes a message never sees a
     stale value."""
-    token = _SCOPE.set(object())  # this scope's mark on the parts it reads (_part_view)
+    token = _SCOPE.set(_Scope())
     try:
         yield
     finally:
@@ -58,7 +68,8 @@ def memo_scope() -> Iterator[None]:
 
 class _PartView:
     """What has been derived from one part within one memo scope, kept on the part (in
-    its ``__dict__``, under :data:`_VIEW_ATTR`) with the scope's mark.
+    its ``__dict__``, under :data:`_VIEW_ATTR`) with the scope's mark. Only values that
+    hold no reference to a part are kept here (strings, header values).
 
     Header lookups and content types are the classifier's most frequent reads (three
     dozen a message); a memo keyed by (kind, id(part), extra) tuples cost more than
@@ -73,9 +84,8 @@ class _PartView:
         #: decoded header values by lower-case name
         self.decoded: dict[str, tuple[str, ...]] = {}
         self.ctype: str | None = None
-        self.walked: tuple[Message, ...] | None = None
         self.payloads: dict[int, str] | None = None
-        #: everything else, by (kind, extra)
+        #: other strings, by (kind, extra)
         self.other: dict[tuple[str, object], Any] | None = None
 
     def raw(self, msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
@@ -110,9 +120,10 @@ _VIEW_ATTR: Final = "_optout_header_view"
 def _part_view(msg: Message) -> _PartView:
     """The part's view in the current memo scope, made on first use; outside a scope a
     new, empty one on every call (and its values are not remembered)."""
-    mark = _SCOPE.get()
-    if mark is None:
+    scope = _SCOPE.get()
+    if scope is None:
         return _PartView(None, _modern(msg))
+    mark = scope.mark
     state = msg.__dict__
     kept = state.get(_VIEW_ATTR)
     if isinstance(kept, _PartView) and kept.mark is mark:
@@ -128,12 +139,16 @@ _T = TypeVar("_T")
 
 def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
     """``compute(part)``, once per part within a :func:`memo_scope` (every time outside)."""
-    view = _part_view(part)
-    hit = view.get(kind, None)
-    if hit is _MISSING:
-        hit = compute(part)
-        view.put(kind, None, hit)
-    return cast(_T, hit)
+    scope = _SCOPE.get()
+    if scope is None:
+        return compute(part)
+    key = (kind, id(part))
+    entry = scope.memo.get(key)
+    if entry is not None and entry[0] is part:
+        return cast(_T, entry[1])
+    value = compute(part)
+    scope.memo[key] = (part, value)
+    return value
 
 
 _TOKEN = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
@@ -1006,14 +1021,12 @@ def children(part: Message) -> list[Message]:
 def walk(part: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, depth-first, with a depth cap against hostile nesting."""
     if depth == 0:
-        view = _part_view(part)
-        walked = view.walked
-        if walked is None:
-            walked = tuple(_walk(part, 0))
-            if view.mark is not None:
-                view.walked = walked
-        return iter(walked)
+        return iter(memoized("walk", part, _walked))
     return _walk(part, depth)
+
+
+def _walked(part: Message) -> tuple[Message, ...]:
+    return tuple(_walk(part, 0))
 
 
 def _walk(part: Message, depth: int) -> Iterator[Message]:
