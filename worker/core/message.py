@@ -302,22 +302,9 @@ def _composite(head: bytes) -> bool:
 
 
 def _new_message(policy: Any = None) -> Message:
-    """``Message(policy=policy)`` (``_POLICY`` by default), with its attributes set in one
-    call: ``Message.__init__`` is interpreted code, and the parser makes one per part.
-    The attributes are the same (test_headers_text.py compares whole messages)."""
-    msg = Message.__new__(Message)
-    msg.__dict__.update(
-        policy=_POLICY if policy is None else policy,
-        _headers=[],
-        _unixfrom=None,
-        _payload=None,
-        _charset=None,
-        preamble=None,
-        epilogue=None,
-        defects=[],
-        _default_type="text/plain",
-    )
-    return msg
+    """``Message(policy=policy)``, ``_POLICY`` by default. (Setting its attributes through
+    ``Message.__new__`` and ``__dict__.update`` instead cost half as much again.)"""
+    return Message(policy=_POLICY if policy is None else policy)
 
 
 def _parse_single_part(raw: bytes) -> Message | None:
