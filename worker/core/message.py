@@ -16,12 +16,12 @@ import email.utils
 import functools
 import io
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from email import errors
 from email.message import Message
 from html.parser import HTMLParser
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from worker.core.addresses import lower, normalise
 from worker.core.headers_text import render
@@ -36,8 +36,21 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
 
 
-_STATE = threading.local()
-_Key = tuple[str, int, object]
+class _Scope:
+    """One memo scope: its memo, for values that may refer back to their part (a part's
+    own :class:`_PartView` must not, or parts would live on in reference cycles until a
+    collection), and the mark the views made in it carry (not the scope itself: the
+    memo refers to the parts)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[str, int], tuple[object, Any]] = {}
+        self.mark = object()
+
+
+#: the current memo scope (None: none). A context variable, not a threading.local: its
+#: get() is a cached C read, half the cost of the thread-local's attribute lookup that
+#: every memoised read paid, and it is as private to a thread (and to an asyncio task)
+_SCOPE: Final[ContextVar[_Scope | None]] = ContextVar("optout_memo_scope", default=None)
 
 
 @contextlib.contextmanager
@@ -46,46 +59,96 @@ def memo_scope() -> Iterator[None]:
     per message part. The classifier reads the same ones from many rules; outside a
     scope every call computes afresh, so a caller that changes a message never sees a
     stale value."""
-    previous = getattr(_STATE, "memo", None)
-    previous_scope = getattr(_STATE, "scope", None)
-    _STATE.memo = {}
-    _STATE.scope = object()  # this scope's mark on the parts it reads (see _header_view)
+    token = _SCOPE.set(_Scope())
     try:
         yield
     finally:
-        _STATE.memo = previous
-        _STATE.scope = previous_scope
+        _SCOPE.reset(token)
 
 
-def _memo_get(kind: str, part: object, extra: object = None) -> tuple[_Key, Any]:
-    """(key, cached value or _MISSING); the key is None outside a memo scope."""
-    memo: dict[_Key, tuple[object, Any]] | None = getattr(_STATE, "memo", None)
-    if memo is None:
-        return (kind, 0, None), _MISSING
-    key = (kind, id(part), extra)
-    entry = memo.get(key)
-    if entry is not None and entry[0] is part:
-        return key, entry[1]
-    return key, _MISSING
+class _PartView:
+    """What has been derived from one part within one memo scope, kept on the part (in
+    its ``__dict__``, under :data:`_VIEW_ATTR`) with the scope's mark. Only values that
+    hold no reference to a part are kept here (strings, header values).
+
+    Header lookups and content types are the classifier's most frequent reads (three
+    dozen a message); a memo keyed by (kind, id(part), extra) tuples cost more than
+    most of the values it served.
+    """
+
+    def __init__(self, mark: object, modern: bool) -> None:
+        self.mark = mark
+        #: the part has the modern policy (header objects), see :func:`_modern`
+        self.modern = modern
+        self.index: dict[str, tuple[tuple[str, Any], ...]] | None = None
+        #: decoded header values by lower-case name
+        self.decoded: dict[str, tuple[str, ...]] = {}
+        self.ctype: str | None = None
+        self.payloads: dict[int, str] | None = None
+        #: other strings, by (kind, extra)
+        self.other: dict[tuple[str, object], Any] | None = None
+
+    def raw(self, msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
+        """The part's raw headers by lower-case name, in order (compat32 parts)."""
+        index = self.index
+        if index is None:
+            grouped: dict[str, list[tuple[str, Any]]] = {}
+            for name, value in msg.raw_items():
+                grouped.setdefault(name.lower(), []).append((name, value))
+            index = self.index = {name: tuple(values) for name, values in grouped.items()}
+        return index
+
+    def get(self, kind: str, extra: object) -> Any:
+        """A value stored by :meth:`put`, or :data:`_MISSING`."""
+        other = self.other
+        if other is None:
+            return _MISSING
+        return other.get((kind, extra), _MISSING)
+
+    def put(self, kind: str, extra: object, value: Any) -> None:
+        if self.mark is None:  # outside a scope: nothing is remembered
+            return
+        if self.other is None:
+            self.other = {}
+        self.other[(kind, extra)] = value
 
 
-def _memo_put(key: _Key, part: object, value: Any) -> None:
-    memo: dict[_Key, tuple[object, Any]] | None = getattr(_STATE, "memo", None)
-    if memo is not None:
-        memo[key] = (part, value)
+#: the attribute a part keeps its :class:`_PartView` in
+_VIEW_ATTR: Final = "_optout_header_view"
 
 
-_MISSING: Any = object()
+def _part_view(msg: Message) -> _PartView:
+    """The part's view in the current memo scope, made on first use; outside a scope a
+    new, empty one on every call (and its values are not remembered)."""
+    scope = _SCOPE.get()
+    if scope is None:
+        return _PartView(None, _modern(msg))
+    mark = scope.mark
+    state = msg.__dict__
+    kept = state.get(_VIEW_ATTR)
+    if isinstance(kept, _PartView) and kept.mark is mark:
+        return kept
+    view = _PartView(mark, _modern(msg))
+    state[_VIEW_ATTR] = view
+    return view
+
+
+_MISSING: Final[Any] = object()
 _T = TypeVar("_T")
 
 
 def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
     """``compute(part)``, once per part within a :func:`memo_scope` (every time outside)."""
-    key, hit = _memo_get(kind, part)
-    if hit is _MISSING:
-        hit = compute(part)
-        _memo_put(key, part, hit)
-    return cast(_T, hit)
+    scope = _SCOPE.get()
+    if scope is None:
+        return compute(part)
+    key = (kind, id(part))
+    entry = scope.memo.get(key)
+    if entry is not None and entry[0] is part:
+        return cast(_T, entry[1])
+    value = compute(part)
+    scope.memo[key] = (part, value)
+    return value
 
 
 _TOKEN = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
@@ -172,22 +235,76 @@ def parse_checked(raw: bytes) -> tuple[Message, bool]:
         return msg, False
 
 
-#: a hint (only a hint: the real test is below) that the message is multipart or message/*
-_COMPOSITE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
-#: the feed parser's header-or-continuation line test (email.feedparser.headerRE)
+#: the feed parser's header-or-continuation line test (email.feedparser.headerRE), which
+#: :func:`_header_line` stands for
 _HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
 
 
+def _header_line(line: str) -> bool:
+    """``_HEADER_LINE.match(line) is not None``, in string methods: a regex call per line
+    was a tenth of parsing (test_headers_text.py compares the two)."""
+    if not line:
+        return False
+    if line[0] in " \t" or line.startswith("From "):
+        return True
+    colon = line.find(":")
+    if colon < 0:
+        return False
+    name = line[:colon]  # printable ASCII but space (and colon, found first) only
+    return name.isascii() and name.isprintable() and " " not in name
+
+
+#: where ``str.splitlines`` ends a line but the feed parser does not (it ends lines at
+#: \r\n, \r and \n only); the other breaks splitlines knows (\x85, \u2028, \u2029) never
+#: come out of an ASCII/surrogateescape decode, which maps every byte over 0x7f to U+DCxx
+_OTHER_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e")
+
+
+def _split_lines(text: str) -> list[str]:
+    """``io.StringIO(text, newline="").readlines()``: the parser's lines, ends kept.
+
+    ``str.splitlines`` gives the same lines wherever ``text`` holds none of the breaks
+    only it knows, for a third of the cost (StringIO's newline decoder reads the text
+    twice)."""
+    for char in _OTHER_BREAKS:
+        if char in text:
+            return io.StringIO(text, newline="").readlines()
+    return text.splitlines(True)
+
+
 def _head_end(raw: bytes) -> int:
-    """Where the hint above stops looking: the first empty line, within 16 KB. A caseless
-    search costs per byte scanned, and the hint is only a hint (the parse decides), so
-    it reads the header block alone, not the first 16 KB of a body too."""
+    """Where the composite test stops looking: the first empty line, within 16 KB, as
+    the index of its first character (16384: none there). Mail's header block is short;
+    the test has no need to read the first 16 KB of a body as well."""
     # mail's empty line is "\r\n" (holding no "\n\n"): found first, it bounds the
     # search for a bare one, which otherwise read on to the cut in nearly every message
     crlf = raw.find(b"\n\r\n", 0, 16384)
     lf = raw.find(b"\n\n", 0, crlf + 1 if crlf >= 0 else 16384)
     ends = [i for i in (lf, crlf) if i >= 0]
     return min(ends) + 1 if ends else 16384
+
+
+def _composite(head: bytes) -> bool:
+    """``re.search(rb"(?im)^content-type:[ \\t]*(?:multipart|message)/", head)``: whether
+    a header line declares a multipart or message/* type, read with ``find`` instead of a
+    caseless regex, which tried every byte of the block (a hint only: see below)."""
+    low = head.lower()
+    at = low.find(b"content-type:")
+    while at >= 0:
+        if at == 0 or low[at - 1] == 10:  # at the start of a line ("\n" before it)
+            pos = at + 13
+            while pos < len(low) and low[pos] in (32, 9):
+                pos += 1
+            if low.startswith((b"multipart/", b"message/"), pos):
+                return True
+        at = low.find(b"content-type:", at + 13)
+    return False
+
+
+def _new_message(policy: Any = None) -> Message:
+    """``Message(policy=policy)``, ``_POLICY`` by default. (Setting its attributes through
+    ``Message.__new__`` and ``__dict__.update`` instead cost half as much again.)"""
+    return Message(policy=_POLICY if policy is None else policy)
 
 
 def _parse_single_part(raw: bytes) -> Message | None:
@@ -198,15 +315,19 @@ def _parse_single_part(raw: bytes) -> Message | None:
     payload; the feed parser reaches the same result line by line, several times slower.
     test_headers_text.py compares the two on the corpus and on mangled messages.
     """
-    if _COMPOSITE.search(raw, 0, _head_end(raw)):  # most likely multipart: not worth the try
+    end = _head_end(raw)
+    if _composite(raw[:end]):  # most likely multipart: not worth the try
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
-    policy = _POLICY
+    # the header lines are those before the empty line at `end`: split up to its "\n"
+    # only (a "\n" always ends a line, so the lines before it split as in the whole text)
+    cut = text.find("\n", end) + 1 if end < 16384 else 0
     fields: list[tuple[str, str]] = []
     current: list[str] = []
+    colon = 0
     pos = 0
-    for line in io.StringIO(text, newline=""):  # split at \r\n, \r and \n, as the parser
-        if not _HEADER_LINE.match(line):
+    for line in _split_lines(text[:cut] if cut else text):  # split at \r\n, \r and \n
+        if not _header_line(line):
             if line[0] not in "\r\n":
                 return None  # a body line without the empty separator line: a defect
             pos += len(line)
@@ -220,27 +341,52 @@ def _parse_single_part(raw: bytes) -> Message | None:
             return None  # a header without a name, or an envelope line
         else:
             if current:
-                fields.append(_source_field(current))
+                fields.append(_source_field(current, colon))
             current = [line]
+            colon = line.find(":")
         pos += len(line)
     else:
         return None  # no body at all: leave the corner cases to the parser
     if current:
-        fields.append(_source_field(current))
-    msg = Message(policy=policy)
+        fields.append(_source_field(current, colon))
+    msg = _new_message()
     # what set_raw does a field (the list Message keeps them in), in one call
     cast(Any, msg)._headers.extend(fields)
-    if _ctype(msg).split("/")[0] in {"multipart", "message"}:
+    if _fields_ctype(msg, fields).split("/")[0] in {"multipart", "message"}:
         return None
-    msg.set_payload(text[pos:])
+    cast(Any, msg)._payload = text[pos:]  # what set_payload does with a str
     return msg
 
 
-def _source_field(lines: list[str]) -> tuple[str, str]:
+def _source_field(lines: list[str], colon: int = -1) -> tuple[str, str]:
     """``Compat32.header_source_parse(lines)``, the same (name, value), as a compiled call:
-    the parser makes one per header line group, a dozen or more per message."""
-    name, value = lines[0].split(":", 1)
-    return name, (value.lstrip(" \t") + "".join(lines[1:])).rstrip("\r\n")
+    the parser makes one per header line group, a dozen or more per message. ``colon``:
+    where the first line's first ":" is, when the caller has found it already."""
+    first = lines[0]
+    if colon < 0:
+        colon = first.find(":")
+    value = first[colon + 1 :].lstrip(" \t")
+    if len(lines) > 1:
+        value += "".join(lines[1:])
+    return first[:colon], value.rstrip("\r\n")
+
+
+def _first_field(fields: list[tuple[str, str]], lname: str) -> tuple[str, str] | None:
+    """The first of ``fields`` named ``lname`` (lower case), or None."""
+    size = len(lname)
+    for field in fields:
+        name = field[0]
+        if len(name) == size and name.lower() == lname:
+            return field
+    return None
+
+
+def _fields_ctype(msg: Message, fields: list[tuple[str, str]]) -> str:
+    """``_ctype(msg)`` for a part the parser has just given ``fields``, its headers."""
+    found = _first_field(fields, "content-type")
+    if found is not None and len(found[1]) <= 1024:
+        return _ctype_of(found[0], found[1])
+    return msg.get_content_type()
 
 
 _NLCRE = re.compile(r"\r\n|\r|\n")
@@ -256,7 +402,15 @@ def _without_eol(text: str) -> str:
     return text
 
 
-_NLCRE_BOL = re.compile(r"(\r\n|\r|\n)")
+def _attach(parent: Message, msg: Message) -> None:
+    """``parent.attach(msg)``, compiled for the payloads the parser gives a container."""
+    payload = cast(Any, parent)._payload
+    if payload is None:
+        cast(Any, parent)._payload = [msg]
+    elif isinstance(payload, list):
+        payload.append(msg)
+    else:
+        parent.attach(msg)
 
 
 #: how deeply :class:`_LineParser` nests parts before it gives up on the message (no
@@ -271,12 +425,12 @@ class _LineParser:
     a list of lines instead of a stream fed in chunks: the same steps, defects and
     results (test_headers_text.py compares the two on mangled messages), without the
     generator and buffer machinery that made parsing a multipart report cost more than
-    classifying it.
+    classifying it. The parts' content types (fixed once their headers are read) are
+    kept by part, not derived from the part again at each use.
     """
 
     def __init__(self, raw: bytes) -> None:
-        text = raw.decode("ascii", "surrogateescape")
-        self._lines = io.StringIO(text, newline="").readlines()
+        self._lines = _split_lines(raw.decode("ascii", "surrogateescape"))
         self._pos = 0
         self._pushed_empty = False
         self._eof: list[tuple[tuple[str, ...], Callable[[str], Any]]] = []
@@ -285,11 +439,13 @@ class _LineParser:
         self._cur: Message | None = None
         self._last: Message | None = None
         self._policy = _POLICY
+        #: each part's content type, by id (the parts live as long as the parser)
+        self._types: dict[int, str] = {}
 
     def parse(self) -> Message:
         self._parsegen()
         root = self._pop()
-        if _ctype(root).split("/")[0] == "multipart" and not root.is_multipart():
+        if self._types[id(root)].split("/")[0] == "multipart" and not root.is_multipart():
             self._defect(root, errors.MultipartInvariantViolationDefect())
         return root
 
@@ -331,13 +487,12 @@ class _LineParser:
             return []
         start = end = self._pos
         lines, prefixes = self._lines, self._eof_prefixes
+        if not prefixes:
+            self._pos = len(lines)
+            return lines[start:]
         while end < len(lines):
             line = lines[end]
-            if (
-                prefixes
-                and line.startswith(prefixes)
-                and any(at_eof(line) for _prefix, at_eof in self._eof)
-            ):
+            if line.startswith(prefixes) and any(at_eof(line) for _prefix, at_eof in self._eof):
                 break
             end += 1
         self._pos = end
@@ -356,11 +511,11 @@ class _LineParser:
             # message/rfc822 (3 MB) overflowed the C stack: a segfault. A fixed depth,
             # well clear of the limit, is the same answer for both at every depth.
             raise RecursionError(f"parts nested over {_MAX_NESTING} deep")
-        msg = Message(policy=self._policy)
-        if self._cur is not None and _ctype(self._cur) == "multipart/digest":
-            msg.set_default_type("message/rfc822")
+        msg = _new_message(self._policy)
+        if self._cur is not None and self._types[id(self._cur)] == "multipart/digest":
+            cast(Any, msg)._default_type = "message/rfc822"  # set_default_type
         if self._stack:
-            self._stack[-1].attach(msg)
+            _attach(self._stack[-1], msg)
         self._stack.append(msg)
         self._cur = self._last = msg
         return msg
@@ -378,14 +533,15 @@ class _LineParser:
             line = self._readline()
             if line == "":
                 break
-            if not _HEADER_LINE.match(line):
-                if not _NLCRE.match(line):
+            if not _header_line(line):
+                if line[0] not in "\r\n":  # not _NLCRE.match(line)
                     self._defect(cur, errors.MissingHeaderBodySeparatorDefect())
                     self._unreadline(line)
                 break
             header_lines.append(line)
         self._parse_headers(cur, header_lines)
-        ctype = _ctype(cur)  # fixed from here on (get_content_maintype splits it)
+        fields: list[tuple[str, str]] = cast(Any, cur)._headers
+        ctype = self._types[id(cur)] = _fields_ctype(cur, fields)  # fixed from here on
         maintype = ctype.split("/")[0]
         if ctype == "message/delivery-status":
             while True:
@@ -404,17 +560,22 @@ class _LineParser:
             self._pop()
             return
         if maintype == "multipart":
-            self._multipart(cur)
+            self._multipart(cur, fields)
             return
-        cur.set_payload("".join(self._rest()))
+        cast(Any, cur)._payload = "".join(self._rest())  # what set_payload does with a str
 
-    def _multipart(self, cur: Message) -> None:
-        boundary = _boundary(cur)
+    def _multipart(self, cur: Message, fields: list[tuple[str, str]]) -> None:
+        found = _first_field(fields, "content-type")
+        if found is not None and len(found[1]) <= 1024:
+            boundary = _boundary_of(found[0], found[1])
+        else:
+            boundary = cur.get_boundary()
         if boundary is None:
             self._defect(cur, errors.NoBoundaryInMultipartDefect())
-            cur.set_payload("".join(self._rest()))
+            cast(Any, cur)._payload = "".join(self._rest())
             return
-        cte = str(cur.get("content-transfer-encoding", "8bit")).lower()
+        found = _first_field(fields, "content-transfer-encoding")  # as cur.get(...)
+        cte = "8bit" if found is None else str(self._policy.header_fetch_parse(*found)).lower()
         if cte not in ("7bit", "8bit", "binary"):
             self._defect(cur, errors.InvalidMultipartContentTransferEncodingDefect())
         separator = "--" + boundary
@@ -427,7 +588,7 @@ class _LineParser:
             line = self._readline()
             if line == "":
                 break
-            mo = boundaryre.match(line)
+            mo = boundaryre.match(line) if line.startswith(separator) else None
             if mo:
                 if mo.group("end"):
                     close_boundary_seen = True
@@ -443,7 +604,7 @@ class _LineParser:
                     continue
                 while True:
                     line = self._readline()
-                    mo = boundaryre.match(line)
+                    mo = boundaryre.match(line) if line.startswith(separator) else None
                     if not mo:
                         self._unreadline(line)
                         break
@@ -451,7 +612,7 @@ class _LineParser:
                 self._parsegen()
                 last = self._last
                 assert last is not None
-                if _ctype(last).split("/")[0] == "multipart":
+                if self._types[id(last)].split("/")[0] == "multipart":
                     epilogue = last.epilogue
                     if epilogue == "":
                         last.epilogue = None
@@ -469,7 +630,7 @@ class _LineParser:
                 preamble.append(line)
         if capturing_preamble:
             self._defect(cur, errors.StartBoundaryNotFoundDefect())
-            cur.set_payload("".join(preamble))
+            cast(Any, cur)._payload = "".join(preamble)
             self._rest()
             cur.epilogue = ""
             return
@@ -480,24 +641,26 @@ class _LineParser:
         epilogue_lines += self._rest()
         if epilogue_lines:
             firstline = epilogue_lines[0]
-            bolmo = _NLCRE_BOL.match(firstline)
-            if bolmo:
-                epilogue_lines[0] = firstline[len(bolmo.group(0)) :]
+            if firstline.startswith("\r\n"):  # what _NLCRE_BOL.match(firstline) finds
+                epilogue_lines[0] = firstline[2:]
+            elif firstline.startswith(("\r", "\n")):
+                epilogue_lines[0] = firstline[1:]
         cur.epilogue = "".join(epilogue_lines)
 
     def _parse_headers(self, cur: Message, lines: list[str]) -> None:
-        lastheader = ""
-        lastvalue: list[str] = []
+        fields: list[tuple[str, str]] = cast(Any, cur)._headers  # what set_raw appends to
+        lastvalue: list[str] = []  # the lines of the header being read, if any
+        lastcolon = 0
         for lineno, line in enumerate(lines):
             if line[0] in " \t":
-                if not lastheader:
+                if not lastvalue:
                     self._defect(cur, errors.FirstHeaderLineIsContinuationDefect(line))
                     continue
                 lastvalue.append(line)
                 continue
-            if lastheader:
-                cur.set_raw(*_source_field(lastvalue))
-                lastheader, lastvalue = "", []
+            if lastvalue:
+                fields.append(_source_field(lastvalue, lastcolon))
+                lastvalue = []
             if line.startswith("From "):
                 if lineno == 0:
                     cur.set_unixfrom(_without_eol(line))
@@ -512,10 +675,10 @@ class _LineParser:
             if i == 0:
                 cur.defects.append(errors.InvalidHeaderDefect("Missing header name."))
                 continue
-            lastheader = line[:i]
+            lastcolon = i
             lastvalue = [line]
-        if lastheader:
-            cur.set_raw(*_source_field(lastvalue))
+        if lastvalue:
+            fields.append(_source_field(lastvalue, lastcolon))
 
 
 @functools.lru_cache(maxsize=256)
@@ -537,12 +700,20 @@ def _first_content_type(part: Message) -> tuple[str, str] | None:
     """
     if part.policy is not _POLICY:  # the policy's reading is part of the result
         return None
-    for name, value in part.raw_items():
-        if name.lower() == "content-type":
-            if isinstance(value, str) and not hasattr(value, "name") and len(value) <= 1024:
+    # the list raw_items() copies, read in place (raw_items is interpreted code); a name
+    # that lower-cases to "content-type" is 12 characters long
+    for name, value in cast(Any, part)._headers:
+        if len(name) == 12 and name.lower() == "content-type":
+            if _plain_str(value) and len(value) <= 1024:
                 return name, value
             return None
     return None
+
+
+def _plain_str(value: object) -> bool:
+    """``isinstance(value, str) and not hasattr(value, "name")``: a raw string, not a
+    header object (whose classes subclass str); the exact type answers most calls."""
+    return type(value) is str or (isinstance(value, str) and not hasattr(value, "name"))
 
 
 def _modern(msg: Message) -> bool:
@@ -590,28 +761,26 @@ def header(msg: Message, name: str) -> str:
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
     lname = name.lower()
-    if _modern(msg):
-        key, hit = _memo_get("headers", msg, lname)
-        if hit is not _MISSING:
-            return list(hit)
-        try:
-            found = msg.get_all(name) or []
-        except Exception:
-            found = []
-        out = _texts(found)
-        _memo_put(key, msg, tuple(out))
-        return out
-    view = _header_view(msg)
+    view = _part_view(msg)
     decoded = view.decoded.get(lname)
     if decoded is None:
-        raw = view.raw.get(lname)
-        if raw is None:  # most names asked for are absent
-            return []
-        try:
-            rendered = [_render(k, v) for k, v in raw]
-        except Exception:  # as the modern policy's get_all would raise: nothing
-            rendered = []
-        decoded = view.decoded[lname] = tuple(_texts(rendered))
+        if view.modern:
+            try:
+                found = msg.get_all(name) or []
+            except Exception:
+                found = []
+            decoded = tuple(_texts(found))
+        else:
+            raw = view.raw(msg).get(lname)
+            if raw is None:  # most names asked for are absent
+                return []
+            try:
+                rendered = [_render(k, v) for k, v in raw]
+            except Exception:  # as the modern policy's get_all would raise: nothing
+                rendered = []
+            decoded = tuple(_texts(rendered))
+        if view.mark is not None:
+            view.decoded[lname] = decoded
     return list(decoded)
 
 
@@ -626,45 +795,9 @@ def _texts(found: list[Any]) -> list[str]:
     return out
 
 
-class _HeaderView:
-    """A compat32 part's raw headers by lower-case name, in order, and the values decoded
-    so far: one memo entry per part serves every header lookup on it."""
-
-    __slots__ = ("decoded", "raw")
-
-    def __init__(self, msg: Message) -> None:
-        index: dict[str, list[tuple[str, Any]]] = {}
-        for name, value in msg.raw_items():
-            index.setdefault(name.lower(), []).append((name, value))
-        self.raw = {name: tuple(values) for name, values in index.items()}
-        self.decoded: dict[str, tuple[str, ...]] = {}
-
-
-#: the attribute a compat32 part keeps its :class:`_HeaderView` in, with the memo scope
-#: it was made in: header lookups are the classifier's most frequent call (two dozen a
-#: message), and the memo's keyed lookup was most of their cost
-_VIEW_ATTR = "_optout_header_view"
-
-
-def _header_view(msg: Message) -> _HeaderView:
-    """``memoized("header_view", msg, _HeaderView)``, kept on the part itself.
-
-    Valid in the memo scope it was made in only (its mark is compared): outside a scope
-    every call builds a new view, as every memoized value is computed afresh there.
-    """
-    scope = getattr(_STATE, "scope", None)
-    kept: tuple[object, _HeaderView] | None = msg.__dict__.get(_VIEW_ATTR)
-    if kept is not None and scope is not None and kept[0] is scope:
-        return kept[1]
-    view = _HeaderView(msg)
-    if scope is not None:
-        msg.__dict__[_VIEW_ATTR] = (scope, view)
-    return view
-
-
 def _render(name: str, value: Any) -> Any:
     """A raw compat32 value as the modern policy shows it (objects stay as they are)."""
-    if isinstance(value, str) and not hasattr(value, "name"):
+    if _plain_str(value):
         return render(name, value)
     return value
 
@@ -678,8 +811,9 @@ def rendered_items(msg: Message) -> list[tuple[str, str]]:
 
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
-    if not _modern(msg):
-        return name.lower() in _header_view(msg).raw
+    view = _part_view(msg)
+    if not view.modern:
+        return name.lower() in view.raw(msg)
     try:
         return name in msg
     except Exception:
@@ -751,11 +885,16 @@ def decode_payload(part: Message, limit: int = TEXT_LIMIT) -> str:
     Unknown or lying charsets fall back to UTF-8, then Latin-1 (which never fails), so a
     request written in a badly labelled charset is still read.
     """
-    key, hit = _memo_get("payload", part, limit)
-    if hit is _MISSING:
-        hit = _decode_payload(part, limit)
-        _memo_put(key, part, hit)
-    return str(hit)
+    view = _part_view(part)
+    payloads = view.payloads
+    if payloads is None:
+        payloads = {}
+        if view.mark is not None:
+            view.payloads = payloads
+    text = payloads.get(limit)
+    if text is None:
+        text = payloads[limit] = _decode_payload(part, limit)
+    return text
 
 
 def _decode_payload(part: Message, limit: int) -> str:
@@ -813,25 +952,28 @@ def _codec_name(name: str) -> str | None:
 
 def content_type(part: Message) -> str:
     """Lower-case content type; ``text/plain`` for anything unreadable (RFC 2045 default)."""
-    key, hit = _memo_get("ctype", part)
-    if hit is not _MISSING:
-        return str(hit)
+    view = _part_view(part)
+    ctype = view.ctype
+    if ctype is not None:
+        return ctype
     try:
         ctype = _ctype(part)
     except Exception:
         ctype = "text/plain"
     if "\n" in ctype or "\r" in ctype:  # a folded raw value: unfold as the modern policy does
         ctype = ctype.replace("\r", "").replace("\n", "")
-    _memo_put(key, part, ctype)
+    if view.mark is not None:
+        view.ctype = ctype
     return ctype
 
 
 def param(part: Message, name: str) -> str:
     """A Content-Type parameter such as ``report-type``, lower-cased."""
-    key, hit = _memo_get("param", part, name)
+    view = _part_view(part)
+    hit = view.get("param", name)
     if hit is _MISSING:
         hit = _param(part, name)
-        _memo_put(key, part, hit)
+        view.put("param", name, hit)
     return str(hit)
 
 
@@ -879,12 +1021,12 @@ def children(part: Message) -> list[Message]:
 def walk(part: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, depth-first, with a depth cap against hostile nesting."""
     if depth == 0:
-        key, hit = _memo_get("walk", part)
-        if hit is _MISSING:
-            hit = tuple(_walk(part, 0))
-            _memo_put(key, part, hit)
-        return iter(hit)
+        return iter(memoized("walk", part, _walked))
     return _walk(part, depth)
+
+
+def _walked(part: Message) -> tuple[Message, ...]:
+    return tuple(_walk(part, 0))
 
 
 def _walk(part: Message, depth: int) -> Iterator[Message]:
@@ -901,10 +1043,11 @@ def own_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
     Attached messages (forwards, the original in a bounce) are not the writer's words
     and are left out, so a quoted newsletter footer cannot speak for the sender.
     """
-    key, hit = _memo_get("own_text", msg, limit)
+    view = _part_view(msg)
+    hit = view.get("own_text", limit)
     if hit is _MISSING:
         hit = _own_text(msg, limit)
-        _memo_put(key, msg, hit)
+        view.put("own_text", limit, hit)
     return str(hit)
 
 
@@ -940,10 +1083,11 @@ def all_text(msg: Message, limit: int = TEXT_LIMIT) -> str:
     Bounces hide the failed address anywhere: in a delivery-status part, in the
     attached original's headers, in a free-text paragraph. Heuristics read all of it.
     """
-    key, hit = _memo_get("all_text", msg, limit)
+    view = _part_view(msg)
+    hit = view.get("all_text", limit)
     if hit is _MISSING:
         hit = _all_text(msg, limit)
-        _memo_put(key, msg, hit)
+        view.put("all_text", limit, hit)
     return str(hit)
 
 

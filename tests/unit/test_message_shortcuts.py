@@ -1,0 +1,98 @@
+"""The parser's string-method shortcuts answer as the regexes and readers they replace.
+
+Each is compared with the original on generated lines and header blocks (seeded, so a
+failure is reproducible); test_headers_text.py compares whole parsed messages.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+
+from worker.core.message import _HEADER_LINE, _composite, _header_line, _split_lines
+
+_PIECES = [
+    "From ", "From", "X-A", "a", ":", " ", "\t", "\r", "\n", "\r\n", "\x7f", "\x00", "~",
+    "!", "9", ";", "\udce9", "é", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "-",
+]  # fmt: skip
+
+
+def _samples(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(_PIECES) for _ in range(rnd.randint(0, 8))) for _ in range(count)]
+
+
+def test_header_line_is_the_feed_parsers_pattern() -> None:
+    lines = _samples(20000, 1) + [chr(c) + ":" for c in range(0x100)]
+    lines += [chr(c) for c in range(0x100)] + ["a" + chr(c) + "b: c" for c in range(0x100)]
+    for line in lines:
+        assert _header_line(line) == (_HEADER_LINE.match(line) is not None), repr(line)
+
+
+def test_split_lines_are_stringio_lines() -> None:
+    # the parser's texts are ASCII/surrogateescape decodes of bytes: every byte value
+    rnd = random.Random(2)
+    pieces = [bytes([b]) for b in range(256)] + [b"\r\n", b"ab", b"\n", b"\r"] * 20
+    for _ in range(20000):
+        raw = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+        text = raw.decode("ascii", "surrogateescape")
+        assert _split_lines(text) == io.StringIO(text, newline="").readlines(), raw
+
+
+_COMPOSITE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
+
+
+def test_composite_is_the_caseless_search() -> None:
+    rnd = random.Random(3)
+    pieces = [
+        b"Content-Type:", b"content-TYPE:", b"Content-Type :", b" ", b"\t", b"\n", b"\r",
+        b"multipart/", b"Message/", b"MULTIPART", b"/", b"text/plain", b"x", b"\r\n",
+    ]  # fmt: skip
+    for _ in range(20000):
+        head = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+        assert _composite(head) == bool(_COMPOSITE.search(head)), head
+
+
+def test_memoised_parts_are_freed_without_the_collector() -> None:
+    # what a memo scope keeps on a part must not refer back to it: parts in reference
+    # cycles would outlive their message until a collection (and cost its walks)
+    import gc
+    import weakref
+
+    from tests.bench.bench_intake import corpus_like_backlog
+    from worker.core.message import (
+        all_text,
+        content_type,
+        decode_payload,
+        has_header,
+        headers,
+        memo_scope,
+        memoized,
+        own_text,
+        param,
+        parse_bytes,
+        walk,
+    )
+
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for raw in corpus_like_backlog(40, seed=9):
+            msg = parse_bytes(raw)
+            refs = [weakref.ref(part) for part in walk(msg)]
+            with memo_scope():
+                for part in walk(msg):
+                    headers(part, "From")
+                    has_header(part, "To")
+                    content_type(part)
+                    decode_payload(part)
+                    param(part, "charset")
+                    memoized("test", part, lambda p: [p])
+                all_text(msg)
+                own_text(msg)
+            del msg, part
+            assert all(ref() is None for ref in refs)
+    finally:
+        if was_on:
+            gc.enable()
