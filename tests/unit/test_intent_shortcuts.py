@@ -1,0 +1,86 @@
+"""Shortcuts of the intent and quote readers give what the patterns they spare would give.
+
+Each test compares a shortcut with the plain pattern call it stands for, on the inputs
+that could tell them apart (see test_headers_text.py for the older shortcuts).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from worker.core import quotes
+
+#: lines each of the four marker patterns matches, one or more per alternative
+_MARKER_SAMPLES = [
+    "-- ", "--", "-----Original Message-----", "Begin forwarded message:",
+    "Sent from my iPhone", "sent from Outlook", "Get Outlook for iOS",
+    "Enviado desde mi iPhone", "Enviado do meu iPhone", "Envoyé de mon iPhone",
+    "Von meinem iPhone gesendet", "Gesendet von meinem iPad", "Inviato da iPhone",
+    "Verzonden met iPhone", "Skickat från min iPhone",
+    "Diese Nachricht wurde von meinem Handy gesendet", "_" * 20, "-" * 20,
+    "From: a@b.c", "*From:* x", "Von: x", "De: x", "Da: x", "Van: x", "Från: x", "Od: x",
+    "От: x", "差出人: x", "发件人: x", "寄件者: x", "-----Ursprüngliche Nachricht-----",
+]  # fmt: skip
+_MARKER_BITS = (
+    (quotes._SEPARATOR, quotes._SEPARATOR_START),
+    (quotes._SIGNATURE, quotes._SIGNATURE_START),
+    (quotes._RULER, quotes._RULER_START),
+    (quotes._OUTLOOK_FROM, quotes._FROM_START),
+)
+
+
+def test_marker_kinds_by_first_character() -> None:
+    # _first_marker tries only the patterns _marker_kinds names for a line's first
+    # character: a pattern left out must match no line that starts so, whatever the
+    # character's case variant (any character a case-insensitive start takes for one)
+    starts = re.compile(f"[{re.escape(''.join(sorted(quotes._MARKER_KINDS)))}]", re.I)
+    variants = [chr(c) for c in range(0x110000) if starts.fullmatch(chr(c))]
+    for sample in _MARKER_SAMPLES:
+        kinds = quotes._marker_kinds(sample)
+        assert any(bits & kinds and p.match(sample) for p, bits in _MARKER_BITS), sample
+        for char in variants:
+            for line in (char + sample[1:], " \t" + char + sample[1:]):
+                kinds = quotes._marker_kinds(line)
+                for pattern, bits in _MARKER_BITS:
+                    if not bits & kinds:
+                        assert not pattern.match(line), (repr(line), pattern.pattern[:30])
+
+
+def _attribution_reference(line: str, following: str) -> bool:
+    """quotes._is_attribution as it was, with the case-insensitive patterns only."""
+    if len(line) > 300 or not line.strip():
+        return False
+    joined = f"{line.rstrip()} {following.strip()}"
+    if joined.isascii():
+        if not quotes._VERB_ASCII.search(joined.lower()):
+            return False
+    elif "年" in line and quotes._DATED_ATTRIBUTION.match(line):
+        return True
+    elif not quotes._may_hold_verb(joined) or not quotes._VERB.search(joined):
+        return False
+    if quotes._ATTRIBUTION.match(line):
+        return True
+    return (
+        bool(line.strip())
+        and len(joined) <= 300
+        and bool(quotes._PREFIXED_ATTRIBUTION.match(joined))
+    )
+
+
+def test_attribution_on_lower_cased_ascii_is_the_case_insensitive_match() -> None:
+    pieces = [
+        "On", "ON", "on", "Am", "LE", "El", "Em", "il", "Op", "Den", "dne", "W dniu",
+        "El día", "kl.", "Pe", "Dana", "Mon, 23 Nov 2026", "09:00", "Example News",
+        "<news@example.com>", "(news@example.com)", "[x@y.z]", "WROTE", "wrote", "Wrote:",
+        "schrieb", "SCHRIEB:", "a écrit", "A ECRIT :", "escribió", "escribio:", "escreveu",
+        "ha scritto", "scrisse", "schreef", "het volgende geschreven", "skrev", "napsal",
+        "napisał(a)", "napisal", "a scris", "kirjoitti", "yazdı", "YAZDI:", "написал",
+        ":", " ", "  ", "\t", "\xa0", "x" * 150, "İ", "ſ", "K", "Which plan?",
+    ]  # fmt: skip
+    rnd = random.Random(21)
+    for _ in range(30_000):
+        line = " ".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 7)))
+        following = " ".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 4)))
+        for a, b in ((line, following), (line + rnd.choice(["", " ", "\xa0"]), line)):
+            assert quotes._is_attribution(a, b) == _attribution_reference(a, b), (a, b)
