@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 
-from worker.core import quotes
+from worker.core import intent, quotes
 
 #: lines each of the four marker patterns matches, one or more per alternative
 _MARKER_SAMPLES = [
@@ -84,3 +84,51 @@ def test_attribution_on_lower_cased_ascii_is_the_case_insensitive_match() -> Non
         following = " ".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 4)))
         for a, b in ((line, following), (line + rnd.choice(["", " ", "\xa0"]), line)):
             assert quotes._is_attribution(a, b) == _attribution_reference(a, b), (a, b)
+
+
+def _folded_texts() -> list[str]:
+    """Folded texts of the words the gated patterns look for, and of look-alikes."""
+    pieces = [
+        "this is not a request", "it isn't a request", "not a request about", "requests",
+        "out of curiosity", "par curiosite", "aus neugier", "por curiosidad",
+        "por curiosidade", "per curiosita", "uit nieuwsgierigheid", "happy to stay",
+        "happy to stayed", "want to keep receiving", "like to continue getting",
+        "wish to keep gettings", "quero continuar recebendo", "quiero seguir recibiendo",
+        "je souhaite continuer a recevoir", "voglio continuare a ricevere",
+        "ik wil graag blijven ontvangen", "ik wil blijven ontvangen", "gdpr", "uk gdpr",
+        "dsgvo", "ds-gvo", "ds gvo", "avg", "avg antivirus", "2016/679", "2016 679", "γκπδ",
+        "data protection act", "consumer privacy act", "lopdgdd", "lopd", "xgdpr", "gdprx",
+        "personal data", "article 17", "art. 21", "please delete my data", "unsubscribe",
+        "click here to unsubscribe", "if you no longer wish", "www.example.com", "_", "é",
+        "don't", "a_b", "x2", "\u00bd", "٣", ",", ".", "!", "?", "\n", " ", "  ", "\t",
+        "\x1c", "\xa0", "'",
+    ]  # fmt: skip
+    rnd = random.Random(5)
+    return ["".join(rnd.choice(pieces) + rnd.choice(["", " "]) for _ in range(rnd.randint(1, 9)))
+            for _ in range(20_000)]  # fmt: skip
+
+
+def test_words_found_by_splitting_are_the_patterns() -> None:
+    for text in _folded_texts():
+        assert intent._find_words(text) == intent._WORD.findall(text), text
+
+
+def test_gated_privacy_patterns_find_what_the_patterns_find() -> None:
+    assert "" not in intent._LAW_INDEX
+    assert "" not in intent._FOOTER_INDEX  # _footer_cue's gate looks for keys only
+    for text in _folded_texts():
+        words = frozenset(intent._WORD.findall(text))
+        gated = not intent._NOT_MY_REQUEST_WORDS.isdisjoint(words)
+        assert gated or not intent._NOT_MY_REQUEST.search(text), text
+        law, reference = intent._law(text, words), intent._law(text)
+        assert (law and law.span()) == (reference and reference.span()), text
+        for line in text.split("\n"):
+            expected = bool(intent._FOOTER_RE.search(line))
+            assert intent._footer_cue(line, intent._find_words(line)) == expected, line
+
+
+def test_intent_text_leaves_the_word_list_of_its_text() -> None:
+    for text in _folded_texts()[:3000]:
+        body = text.replace(".", "\n").upper()
+        folded = intent.intent_text(body)
+        assert intent._word_list(folded) == tuple(intent._WORD.findall(folded)), body
