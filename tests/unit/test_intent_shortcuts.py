@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 from worker.core import intent, quotes
 
@@ -86,6 +87,18 @@ def test_attribution_on_lower_cased_ascii_is_the_case_insensitive_match() -> Non
             assert quotes._is_attribution(a, b) == _attribution_reference(a, b), (a, b)
 
 
+def test_first_verb_line_of_the_text_as_given_is_that_of_its_lines() -> None:
+    pieces = ["\r\n", "\r", "\n", "\r\r\n", " ", "On Mon, Jane", "wrote:", "WROTE", "a\r\nécrit",
+              "schrieb", "é", "İ", "x", "> quoted", "年"]  # fmt: skip
+    rnd = random.Random(3)
+    for _ in range(20_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        expected = quotes._first_verb_line(lines)
+        assert quotes._first_verb_line(lines, text) == expected, repr(text)
+        assert quotes._first_marker(lines, text) == quotes._first_marker(lines), repr(text)
+
+
 def _folded_texts() -> list[str]:
     """Folded texts of the words the gated patterns look for, and of look-alikes."""
     pieces = [
@@ -108,6 +121,10 @@ def _folded_texts() -> list[str]:
             for _ in range(20_000)]  # fmt: skip
 
 
+def test_no_character_below_u0300_combines() -> None:
+    assert not any(unicodedata.combining(chr(c)) for c in range(0x300))  # see intent.fold
+
+
 def test_words_found_by_splitting_are_the_patterns() -> None:
     for text in _folded_texts():
         assert intent._find_words(text) == intent._WORD.findall(text), text
@@ -118,7 +135,7 @@ def test_gated_privacy_patterns_find_what_the_patterns_find() -> None:
     assert "" not in intent._FOOTER_INDEX  # _footer_cue's gate looks for keys only
     for text in _folded_texts():
         words = frozenset(intent._WORD.findall(text))
-        gated = not intent._NOT_MY_REQUEST_WORDS.isdisjoint(words)
+        gated = any(needed <= words for needed in intent._NOT_MY_REQUEST_WORDS)
         assert gated or not intent._NOT_MY_REQUEST.search(text), text
         law, reference = intent._law(text, words), intent._law(text)
         assert (law and law.span()) == (reference and reference.span()), text

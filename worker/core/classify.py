@@ -239,10 +239,18 @@ _SENDER_DOUBTS = ("Authentication-Results", _FROM_DOUBT)
 
 
 def _written_from_addresses(msg: Message) -> int:
-    """How many different addresses the From header holds as written (not as parsed)."""
+    """How many different addresses the From header holds as written (not as parsed),
+    when more than one; 0 or 1 when fewer than two (the caller asks "more than one?",
+    and reads the number only then)."""
     try:
-        raw = [str(v) for k, v in msg.raw_items() if k.lower() == "from"]
+        # a name of four letters first: lower-casing every header's name cost 1.3 M of
+        # the backlog's instructions
+        raw = [str(v) for k, v in msg.raw_items() if len(k) == 4 and k.lower() == "from"]
     except Exception:  # a header the parser could not keep as text: the parsed count
+        return 0
+    if sum(value.count("@") for value in raw) < 2:
+        # each address holds an "@": fewer than two, and the pattern, tried at every
+        # character of the value, is spared (7 M of the backlog's 1,134 M instructions)
         return 0
     return len({a.lower() for value in raw for a in _ADDRESS.findall(value)})
 

@@ -97,12 +97,17 @@ class PrivacyIntent:
 _SPELT = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i", "đ": "d", "ð": "d"})
 
 
+_combining = unicodedata.combining
+
+
 def fold(text: str) -> str:
     """Accent- and case-insensitive form used for all matching."""
     if text.isascii():  # NFKD and combining marks change nothing; casefold is lower
         return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # no character below U+0300 combines (test_intent_shortcuts): most of a line's are
+    # spared the call (12,000 calls, 6 M of the backlog's instructions)
+    stripped = "".join(ch for ch in decomposed if ord(ch) < 0x300 or not _combining(ch))
     return " ".join(stripped.casefold().translate(_SPELT).split())
 
 
@@ -1020,12 +1025,18 @@ _NOT_MY_REQUEST = re.compile(
     r"|je souhaite continuer a recevoir|voglio continuare a ricevere"
     r"|ik wil (?:\w+ )?blijven ontvangen)(?!\w)"
 )
-#: a word every match of _NOT_MY_REQUEST holds, whole (one per alternative): searched
-#: only in a text that has one, the pattern is spared its try at every offset of the rest
-_NOT_MY_REQUEST_WORDS = frozenset(
-    {"request", "curiosity", "curiosite", "neugier", "curiosidad", "curiosidade", "curiosita",
-     "nieuwsgierigheid", "stay", "receiving", "getting", "recebendo", "recibiendo",
-     "recevoir", "ricevere", "ontvangen"}
+#: words a match of _NOT_MY_REQUEST holds, whole: all of one of these sets (at least one
+#: set an alternative). Searched only in a text that has them, the pattern is spared its
+#: try at every offset of the rest ("I request the erasure" holds no "a" and "request")
+_NOT_MY_REQUEST_WORDS: tuple[frozenset[str], ...] = tuple(
+    frozenset(words.split())
+    for words in (
+        "a request", "out curiosity", "par curiosite", "aus neugier", "por curiosidad",
+        "por curiosidade", "per curiosita", "uit nieuwsgierigheid", "happy stay",
+        "keep receiving", "keep getting", "continue receiving", "continue getting",
+        "quero continuar recebendo", "quiero seguir recibiendo", "continuer recevoir",
+        "continuare ricevere", "ik wil blijven ontvangen",
+    )
 )  # fmt: skip
 #: rights a template names as reserved, not exercised: "the rights under Articles 16,
 #: 17 and 21, which I reserve"
@@ -1062,7 +1073,8 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
     subj = folded_subject(subject)
     text = f"{subj}\n{body_text}"
     words = _words(subj) | _words(body_text)  # the line break parts them: no word spans it
-    if not _NOT_MY_REQUEST_WORDS.isdisjoint(words) and _NOT_MY_REQUEST.search(text):
+    mine = not any(needed <= words for needed in _NOT_MY_REQUEST_WORDS)
+    if not mine and _NOT_MY_REQUEST.search(text):
         return PrivacyIntent((), ())
     kinds: list[str] = []
     hits: list[Hit] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from worker.core.message import caseless_once
+from worker.core.message import caseless, caseless_once
 
 # "On <date>, <name> wrote:" and its translations; the date part may wrap onto a 2nd line.
 #: the first alternative of _ATTRIBUTION alone: an attribution that opens with its
@@ -125,8 +125,7 @@ def strip_quotes(text: str) -> str:
     words). A message that *starts* with a quote header (top-posting clients that put
     the reply below) keeps whatever unquoted text follows the quoted block instead.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cut = _first_marker(lines, text)
     head = lines[:cut]
     kept = [line for line in head if not line.lstrip().startswith(">")]
@@ -144,7 +143,8 @@ def strip_quotes(text: str) -> str:
 def _first_marker(lines: list[str], text: str | None = None) -> int:
     """Index of the first line that starts quoted or signature material; len(lines) if none.
 
-    ``lines`` hold no line breaks; ``text``, when given, is them joined by line breaks.
+    ``lines`` hold no line breaks; ``text``, when given, is the text they were split
+    from at its line breaks ("\\r\\n", "\\r" or "\\n").
     """
     first_verb = _first_verb_line(lines, text)
     for index, line in enumerate(lines):
@@ -230,18 +230,25 @@ def _first_verb_line(lines: list[str], text: str | None = None) -> int:
     whole text too, at the same characters: the lines are the text's own, and a verb's
     ``\s+`` matches the line break and the whitespace the join strips as well as the
     join's space. So no line ending before the first verb's line can be an attribution.
+
+    ``text``: as for _first_marker. A "\r\n" or "\r" in it, where ``lines`` broke, is
+    whitespace to a verb's ``\s+`` as the "\n" of the lines joined is: the verbs are
+    found at the same characters.
     """
     if text is None:
         text = "\n".join(lines)
+    # remembered (caseless, not caseless_once): strip_quotes is given the message's own
+    # text as it is, which classify._forwarded_people folds too (8 M of the backlog's
+    # 1,080 M instructions)
+    low = caseless(text)
     if not text.isascii():
         # the case-insensitive search of such text costs more than it saves; but a text
         # without any verb's core (nor a Japanese dated line, which needs none) has no
         # attribution at all: "Je suis absent … décembre", a dozen lines of it, had each
         # line joined, folded and scanned for one (see _is_attribution)
-        if "年" in text or _may_hold_verb(text):
+        if "年" in text or _may_hold_verb(text, low):
             return 0
         return len(lines) + 1
-    low = text.lower()
     # every verb holds its core (see _may_hold_verb): a few substring scans answer "none"
     # in half the time of the alternation's search, which reads the whole text to say so
     if not any(core in low for core in _VERB_CORES):
@@ -249,7 +256,9 @@ def _first_verb_line(lines: list[str], text: str | None = None) -> int:
     match = _VERB_ASCII.search(low)
     if match is None:
         return len(lines) + 1
-    return text.count("\n", 0, match.start())
+    start = match.start()
+    # the line breaks before it: "\r\n" is one, "\r" and "\n" alone are one each
+    return text.count("\n", 0, start) + text.count("\r", 0, start) - text.count("\r\n", 0, start)
 
 
 def _is_attribution(line: str, following: str) -> bool:
@@ -291,7 +300,7 @@ _VERB_CORES = (
 _CYRILLIC = re.compile("[\u0400-\u04ff\u1c80-\u1c8f]")
 
 
-def _may_hold_verb(text: str) -> bool:
+def _may_hold_verb(text: str, low: str | None = None) -> bool:
     """False only when the case-insensitive _VERB cannot match ``text``: searched over
     non-ASCII text, that pattern is slow, and this test is a few substring scans.
 
@@ -299,7 +308,8 @@ def _may_hold_verb(text: str) -> bool:
     into the plain lower-case core (see message.caseless); a Russian or Ukrainian one
     holds a Cyrillic letter.
     """
-    low = caseless_once(text)
+    if low is None:
+        low = caseless_once(text)
     return any(core in low for core in _VERB_CORES) or _CYRILLIC.search(text) is not None
 
 
