@@ -10,7 +10,8 @@ import random
 import re
 import unicodedata
 
-from worker.core import intent, quotes
+from worker.core import classify, intent, quotes
+from worker.core.message import caseless
 
 #: lines each of the four marker patterns matches, one or more per alternative
 _MARKER_SAMPLES = [
@@ -149,3 +150,89 @@ def test_intent_text_leaves_the_word_list_of_its_text() -> None:
         body = text.replace(".", "\n").upper()
         folded = intent.intent_text(body)
         assert intent._word_list(folded) == tuple(intent._WORD.findall(folded)), body
+
+
+def _channel_texts() -> list[str]:
+    pieces = [
+        "stop sending the paper invoice", "stopp sms", "sms-liste", "no more catalogs",
+        "katalog", "cartaceo", "papier", "printed", "whatsapp", "text messages", "flyer",
+        "phone calls", "カタロク", "電話", "newsletter", "e-mails", "list", "lijst", "mail",
+        "one more mail and i unsubscribe", "another", "noch einmal und ich", "encore une fois",
+        "et j'", "una vez mas", "un'altra e io", "mais uma e eu", "nog een keer en ik",
+        "i did not", "don't", "never", "nicht", "kein", "no", "pas", "mai", "ei", "bez",
+        "please", "unsubscribe", "remove me", "stop", "quit mailing", "cease sending",
+        "no longer sending", "the delivery", "my order", ".", "! ", "? ", "; ", "\n", ",",
+        " ", "x", "2",
+    ]  # fmt: skip
+    rnd = random.Random(9)
+    return ["".join(rnd.choice(pieces) + rnd.choice(["", " "]) for _ in range(rnd.randint(1, 14)))
+            for _ in range(20_000)]  # fmt: skip
+
+
+def _other_channel_reference(subject: str, text: str) -> tuple[str, str] | None:
+    found: str | None = None
+    kept: list[str] = []
+    for sentence in intent._SENTENCE_END.split(text):
+        match = intent._CHANNEL.search(sentence)
+        if match and not intent._MAIL_WORD.search(sentence):
+            found = found or match.group(0)
+            continue
+        kept.append(sentence)
+    folded = intent.fold(subject)
+    if found is None and intent._CHANNEL.search(folded) and not intent._MAIL_WORD.search(folded):
+        match = intent._CHANNEL.search(folded)
+        found = match.group(0) if match else None
+    return (found, " ".join(kept)) if found is not None else None
+
+
+def _threatened_reference(text: str, start: int) -> bool:
+    sentence = text[max(0, start - 160) : start]
+    ends = [m.end() for m in intent._SENTENCE_END.finditer(sentence)]
+    sentence = sentence[ends[-1] :] if ends else sentence
+    opened = intent._THREAT_OPEN.search(sentence)
+    return bool(opened and intent._THREAT_THEN.search(sentence, opened.end()))
+
+
+def _negated_reference(text: str, start: int) -> bool:
+    window = text[max(0, start - 60) : start]
+    clause = intent._CLAUSE_END.split(window)[-1]
+    return bool(intent._NEGATION_RE.search(" ".join(clause.split()[-5:])))
+
+
+def _not_email_reference(text: str) -> tuple[str, str] | None:
+    found: str | None = None
+    rest: list[str] = []
+    kept = 0
+    for match in classify._NOT_EMAIL.finditer(text):
+        start = max(text.rfind(c, 0, match.start()) for c in ".!?;") + 1
+        if classify._EMAIL_WORD.search(text, start, match.end()):
+            continue
+        found = found or match.group("sent") or match.group("thing")
+        rest.append(text[kept:start])
+        kept = match.end()
+    if found is None:
+        return None
+    rest.append(text[kept:])
+    return found, " ".join(rest)
+
+
+def test_gated_channel_threat_negation_and_stop_readers_answer_as_the_patterns() -> None:
+    for text in _channel_texts():
+        subject = text[: len(text) // 2].upper()
+        assert intent.other_channel(subject, text) == _other_channel_reference(subject, text)
+        assert classify._not_email(text) == _not_email_reference(text), text
+        for start in range(0, len(text), 7):
+            assert intent._threatened(text, start) == _threatened_reference(text, start)
+            assert intent._negated(text, start) == _negated_reference(text, start), text
+
+
+def test_sent_line_look_never_misses_an_outlook_header_block() -> None:
+    pieces = ["From: Jane", "VON: x", "de : y", "*From:* z", "> from:", "Sent: Monday",
+              "GESENDET:", "Envoyé :", "ENVOYE:", "enviado\t:", "Inviato:", "Verzonden:",
+              "Date:", "Datum :", "dated:", "sent", ":", "\n", "\n> ", " ", "\xa0", "x" * 70,
+              " " * 70, "This week: news", "wrote:", "İ", "sentence"]  # fmt: skip
+    rnd = random.Random(4)
+    for _ in range(30_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 10)))
+        if classify._OUTLOOK_HEADER_BLOCK.search(text, 0, 4000):
+            assert classify._has_sent_line(caseless(text)[:4000]), repr(text)

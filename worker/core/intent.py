@@ -282,6 +282,8 @@ _FOOTER_RES = [re.compile(_alternation((cue,)) + r"(?!\w)") for cue in FOOTER_CU
 _FOOTER_INDEX = _phrase_index(list(FOOTER_CUES))
 _FOOTER_KEYS = frozenset(_FOOTER_INDEX)
 _NEGATION_RE = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
+#: the longest word of each negation (see _negated)
+_NEGATION_KEYS = frozenset(_phrase_index(list(NEGATIONS)))
 #: any keyword at all: one pass instead of one per keyword (only "is there one" is asked)
 _ANY_KEYWORD_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEYWORD_RES))
 
@@ -745,9 +747,26 @@ _MAIL_WORD = re.compile(
 )
 
 
+#: a piece of every match of _CHANNEL: a text without any names no channel, and is
+#: spared the pattern's try at every offset (a reply's text, 8 M of the backlog's 1,049 M)
+_CHANNEL_CORES = (
+    "sms", "whatsapp", "text messages", "atalog", "cartace", "pap", "printed", "gedruckt",
+    "impr", "brochure", "prospekt", "flyer", "folder", "anrufe", "llamadas", "chiamate",
+    "telefonate", "phone calls", "kagit", "brosur", "カタロク", "紙の", "郵送", "ハカキ",
+    "はかき", "ショートメッセーシ", "電話",
+)  # fmt: skip
+
+
+def _may_name_channel(folded: str) -> bool:
+    """False when _CHANNEL cannot match ``folded``."""
+    return any(core in folded for core in _CHANNEL_CORES)
+
+
 def channel_subject(subject: str) -> bool:
     """The subject names another channel than e-mail and no mail ("STOPP SMS")."""
     folded = fold(subject)
+    if not _may_name_channel(folded):
+        return False
     return bool(_CHANNEL.search(folded)) and not _MAIL_WORD.search(folded)
 
 
@@ -758,8 +777,9 @@ def other_channel(subject: str, text: str) -> tuple[str, str] | None:
     SMS-ów", "non mandatemi più il catalogo cartaceo", "slutt å sende SMS"."""
     found: str | None = None
     kept: list[str] = []
+    named = _may_name_channel(text)  # if not, no sentence of it does either
     for sentence in _SENTENCE_END.split(text):
-        match = _CHANNEL.search(sentence)
+        match = _CHANNEL.search(sentence) if named else None
         if match and not _MAIL_WORD.search(sentence):
             found = found or match.group(0)
             continue
@@ -914,6 +934,11 @@ _THREAT_OPEN = re.compile(
     r"|encore (?:une?|une fois)|otro|otra|una? (?:\w+ )?mas|un altro|un'altra|ancora una?"
     r"|mais (?:um|uma))(?!\w)"
 )
+#: a piece of every match of _THREAT_OPEN (see _threatened)
+_THREAT_CORES = (
+    "one more", "another", "nog een", "noch ", "encore un", "otro", "otra", "mas",
+    "un altro", "un'altra", "ancora un", "mais um",
+)  # fmt: skip
 _THREAT_THEN = re.compile(
     r"(?<!\w)(?:and i|en ik|und ich|et je|et j'|y me|y yo|e io|e mi|e eu|e me)(?!\w)"
 )
@@ -923,6 +948,8 @@ def _threatened(text: str, start: int) -> bool:
     """The phrase is what the writer will do if we go on, in a sentence that opens with
     "one more …" and reaches it by "and I …" ("Nog een zo'n mail en ik schrijf me uit")."""
     sentence = text[max(0, start - 160) : start]
+    if not any(core in sentence for core in _THREAT_CORES):
+        return False  # no opening in reach: the sentence need not be found nor searched
     ends = [m.end() for m in _SENTENCE_END.finditer(sentence)]  # not "op=op!!!"
     sentence = sentence[ends[-1] :] if ends else sentence
     opened = _THREAT_OPEN.search(sentence)
@@ -936,6 +963,10 @@ def _negated(text: str, start: int) -> bool:
     window = text[max(0, start - 60) : start]
     clause = _CLAUSE_END.split(window)[-1]
     before = " ".join(clause.split()[-5:])
+    # a negation's words are words of any text it matches (see _phrase_index): the
+    # five words, most often none of them a negation's, spare the pattern's search
+    if _NEGATION_KEYS.isdisjoint(_find_words(before)):
+        return False
     return bool(_NEGATION_RE.search(before))
 
 
@@ -1038,6 +1069,12 @@ _NOT_MY_REQUEST_WORDS: tuple[frozenset[str], ...] = tuple(
         "continuare ricevere", "ik wil blijven ontvangen",
     )
 )  # fmt: skip
+#: a word of each of those sets: a text with none holds none of the sets
+_NOT_MY_REQUEST_KEYS = frozenset(
+    {"request", "curiosity", "curiosite", "neugier", "curiosidad", "curiosidade", "curiosita",
+     "nieuwsgierigheid", "stay", "receiving", "getting", "recebendo", "recibiendo",
+     "recevoir", "ricevere", "ontvangen"}
+)  # fmt: skip
 #: rights a template names as reserved, not exercised: "the rights under Articles 16,
 #: 17 and 21, which I reserve"
 _RESERVED = re.compile(
@@ -1073,7 +1110,9 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
     subj = folded_subject(subject)
     text = f"{subj}\n{body_text}"
     words = _words(subj) | _words(body_text)  # the line break parts them: no word spans it
-    mine = not any(needed <= words for needed in _NOT_MY_REQUEST_WORDS)
+    mine = _NOT_MY_REQUEST_KEYS.isdisjoint(words) or not any(
+        needed <= words for needed in _NOT_MY_REQUEST_WORDS
+    )
     if not mine and _NOT_MY_REQUEST.search(text):
         return PrivacyIntent((), ())
     kinds: list[str] = []
