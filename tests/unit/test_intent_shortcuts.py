@@ -129,6 +129,19 @@ def test_no_character_below_u0300_combines() -> None:
 def test_words_found_by_splitting_are_the_patterns() -> None:
     for text in _folded_texts():
         assert intent._find_words(text) == intent._WORD.findall(text), text
+    rnd = random.Random(2)
+    chars = [chr(c) for c in range(128)] + ["é", "\xa0", "\u2028"]
+    for _ in range(20_000):
+        text = "".join(rnd.choice(chars) for _ in range(rnd.randint(0, 12)))
+        assert intent._find_words(text) == intent._WORD.findall(text), repr(text)
+
+
+def test_fold_of_ascii_is_its_words_lowered_and_single_spaced() -> None:
+    rnd = random.Random(6)
+    chars = [chr(c) for c in range(128)] + ["a", "b", " ", " "]
+    for _ in range(50_000):
+        text = "".join(rnd.choice(chars) for _ in range(rnd.randint(0, 8)))
+        assert intent.fold(text) == " ".join(text.lower().split()), repr(text)
 
 
 def test_gated_privacy_patterns_find_what_the_patterns_find() -> None:
