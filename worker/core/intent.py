@@ -122,6 +122,13 @@ def clean_subject(subject: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
+def _is_reply_subject(subject: str) -> bool:
+    """``subject`` opens with a reply or forward prefix (tags left out): remembered as
+    folded_subject is, each message's subject is asked for it by every opt-out reading."""
+    return _SUBJECT_PREFIX.match(_BRACKETED.sub(" ", subject)) is not None
+
+
+@functools.lru_cache(maxsize=64)
 def folded_subject(subject: str) -> str:
     """``fold(clean_subject(subject))``: the form every reader of a subject matches on,
     made once per subject (four readers ask for it, each message's subject several
@@ -426,7 +433,8 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
     hits: list[Hit] = []
     subj = folded_subject(subject)
     words = len(_word_list(body_text))
-    if subj and _SUBJECT_PREFIX.match(_BRACKETED.sub(" ", subject)):
+    replied = bool(subj) and _is_reply_subject(subject)
+    if replied:
         # a reply's subject is mostly ours, echoed: "Re: Stop scrolling: 50% off" over a
         # question about the offer is no request. It speaks for the writer only when
         # the writer said nothing else (an empty or short reply, no question) and in
@@ -457,12 +465,7 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
             hits.extend(_command_sentences(body_text))
     if not any(h.strong for h in hits) and words and _SPLIT_WORDS & _words(body_text):
         hits.extend(_split_requests(body_text))
-    if (
-        not hits
-        and subj
-        and not _SUBJECT_PREFIX.match(_BRACKETED.sub(" ", subject))
-        and _SPLIT_WORDS & _words(subj)
-    ):
+    if not hits and subj and not replied and _SPLIT_WORDS & _words(subj):
         # the writer's own subject ("Bitte tragen Sie mich ab sofort aus Ihrem Verteiler
         # aus" over a greeting), never ours echoed in a reply's
         hits.extend(replace(h, where="subject") for h in _split_requests(subj))
