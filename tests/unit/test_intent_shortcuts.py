@@ -145,8 +145,8 @@ def test_fold_of_ascii_is_its_words_lowered_and_single_spaced() -> None:
 
 
 def test_gated_privacy_patterns_find_what_the_patterns_find() -> None:
-    assert "" not in intent._LAW_INDEX
-    assert "" not in intent._FOOTER_INDEX  # _footer_cue's gate looks for keys only
+    assert "" not in intent._LAW_INDEX.entries
+    assert "" not in intent._FOOTER_INDEX.entries  # _footer_cue's gate looks for keys only
     for text in _folded_texts():
         words = frozenset(intent._WORD.findall(text))
         gated = any(needed <= words for needed in intent._NOT_MY_REQUEST_WORDS)
