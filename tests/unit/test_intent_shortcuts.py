@@ -249,3 +249,29 @@ def test_sent_line_look_never_misses_an_outlook_header_block() -> None:
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 10)))
         if classify._OUTLOOK_HEADER_BLOCK.search(text, 0, 4000):
             assert classify._has_sent_line(caseless(text)[:4000]), repr(text)
+
+
+def test_subject_topic_look_never_misses_a_privacy_topic() -> None:
+    pieces = [
+        "Data protection",
+        "PRIVACY",
+        "personal data",
+        "Datenschutz",
+        "protection des",
+        "données",
+        "proteccion de datos",
+        "protecao de dados",
+        "protezione dei dati",
+        "gegevensbescherming",
+        "privacyverzoek",
+        "request",
+        "Anfrage",
+        "x",
+        " ",
+        "-",
+    ]
+    rnd = random.Random(7)
+    for _ in range(20_000):
+        subject = intent.fold("".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 5))))
+        if intent._PRIVACY_TOPIC_RE.search(subject):
+            assert intent._may_name_topic(subject), subject

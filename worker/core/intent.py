@@ -305,6 +305,17 @@ _REQUEST_NOUN_RE = re.compile(
     r"|solicitacao|requerimento|richiesta|istanza|verzoek|aanvraag)"
     r"|(?:anfrage|antrag|ersuchen)"  # also ending a German compound: Datenschutzanfrage
 )
+#: a piece of every match of _PRIVACY_TOPIC_RE: most subjects hold none, and are spared
+#: the two patterns' search (every reply and opt-out subject was searched for both)
+_PRIVACY_TOPIC_CORES = ("privacy", "data", "datenschutz", "donnees", "datos", "dados", "dati",
+                        "gegevensbescherming")  # fmt: skip
+
+
+def _may_name_topic(subject: str) -> bool:
+    """False when _PRIVACY_TOPIC_RE cannot match ``subject``."""
+    return any(core in subject for core in _PRIVACY_TOPIC_CORES)
+
+
 #: the topic of a privacy request named in a subject, with a request noun beside it
 _PRIVACY_TOPIC_RE = re.compile(
     r"(?<!\w)(?:data protection|privacy|personal data|datenschutz|protection des donnees"
@@ -786,11 +797,14 @@ _CHANNEL_CORES = (
     "telefonate", "phone calls", "kagit", "brosur", "カタロク", "紙の", "郵送", "ハカキ",
     "はかき", "ショートメッセーシ", "電話",
 )  # fmt: skip
+#: those an ASCII text can hold
+_CHANNEL_LATIN_CORES = tuple(core for core in _CHANNEL_CORES if core.isascii())
 
 
 def _may_name_channel(folded: str) -> bool:
     """False when _CHANNEL cannot match ``folded``."""
-    return any(core in folded for core in _CHANNEL_CORES)
+    cores = _CHANNEL_LATIN_CORES if folded.isascii() else _CHANNEL_CORES
+    return any(core in folded for core in cores)
 
 
 def channel_subject(subject: str) -> bool:
@@ -1170,7 +1184,7 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
                 break
         if not kinds:
             kinds.append("other")
-    elif not kinds and _REQUEST_NOUN_RE.search(subj):
+    elif not kinds and _may_name_topic(subj) and _REQUEST_NOUN_RE.search(subj):
         topic = _PRIVACY_TOPIC_RE.search(subj)
         if topic:  # "Data protection request", "Datenschutzanfrage": the subject says it
             hits.append(Hit(topic.group(0), "subject", "subject", True))
