@@ -88,6 +88,25 @@ def test_attribution_on_lower_cased_ascii_is_the_case_insensitive_match() -> Non
             assert quotes._is_attribution(a, b) == _attribution_reference(a, b), (a, b)
 
 
+def test_first_verb_found_from_near_the_first_core_is_the_first_verb() -> None:
+    verbs = ["wrote", "schrieb", "a ecrit", "a  \n ecrit", "escribio", "escreveu", "ha scritto",
+             "ha\t\tscritto", "scrisse", "schreef", "het volgende geschreven",
+             "het\n volgende \x1cgeschreven", "skrev", "napsal", "napisal", "a scris",
+             "a\x0b\x0bscris", "kirjoitti", "yazdi", "a" + " " * 30 + "ecrit",
+             "het" + "\n" * 20 + "volgende geschreven"]  # fmt: skip
+    fillers = ["a", "ha", "het", "volgende", "e", " ", "\n", "\t", "x", "On Mon,", "> q", "    "]
+    rnd = random.Random(13)
+    for _ in range(30_000):
+        parts = [rnd.choice(fillers) for _ in range(rnd.randint(0, 12))]
+        parts.insert(rnd.randint(0, len(parts)), rnd.choice(verbs))
+        text = "".join(parts)
+        lines = text.split("\n")
+        match = quotes._VERB_ASCII.search(text.lower())
+        assert match is not None
+        expected = text.count("\n", 0, match.start())
+        assert quotes._first_verb_line(lines, text) == expected, repr(text)
+
+
 def test_first_verb_line_of_the_text_as_given_is_that_of_its_lines() -> None:
     pieces = ["\r\n", "\r", "\n", "\r\r\n", " ", "On Mon, Jane", "wrote:", "WROTE", "a\r\nécrit",
               "schrieb", "é", "İ", "x", "> quoted", "年"]  # fmt: skip
