@@ -239,10 +239,18 @@ _SENDER_DOUBTS = ("Authentication-Results", _FROM_DOUBT)
 
 
 def _written_from_addresses(msg: Message) -> int:
-    """How many different addresses the From header holds as written (not as parsed)."""
+    """How many different addresses the From header holds as written (not as parsed),
+    when more than one; 0 or 1 when fewer than two (the caller asks "more than one?",
+    and reads the number only then)."""
     try:
-        raw = [str(v) for k, v in msg.raw_items() if k.lower() == "from"]
+        # a name of four letters first: lower-casing every header's name cost 1.3 M of
+        # the backlog's instructions
+        raw = [str(v) for k, v in msg.raw_items() if len(k) == 4 and k.lower() == "from"]
     except Exception:  # a header the parser could not keep as text: the parsed count
+        return 0
+    if sum(value.count("@") for value in raw) < 2:
+        # each address holds an "@": fewer than two, and the pattern, tried at every
+        # character of the value, is spared (7 M of the backlog's 1,134 M instructions)
         return 0
     return len({a.lower() for value in raw for a in _ADDRESS.findall(value)})
 
@@ -438,6 +446,7 @@ _NOT_EMAIL = re.compile(
     r"|orders?|payments?|direct debit|standing order|shipments?|parcels?|packages?"
     r"|renewal|auto-renewal|charges?|booking|membership))(?!\w)[^.!?;]*"
 )
+_STOP_VERBS = ("stop", "quit", "cease", "no longer")
 _EMAIL_WORD = re.compile(
     r"(?<!\w)(?:e-?mails?|newsletters?|mailing list|list|mails|unsubscribe|spam)(?!\w)"
 )
@@ -447,6 +456,8 @@ def _not_email(text: str) -> tuple[str, str] | None:
     """The first thing a stop request names when it is not our mail and its sentence
     names no mail either ("stop sending the paper invoice"), and the text without such
     sentences; None when there is none."""
+    if not any(verb in text for verb in _STOP_VERBS):
+        return None  # every match starts with one: the pattern's try at each offset spared
     found: str | None = None
     rest: list[str] = []
     kept = 0
@@ -561,13 +572,32 @@ def _forwarded_people(ctx: _Context) -> tuple[str, ...]:
 
 
 def _has_sent_line(low: str) -> bool:
-    """A cheap look for the word of the second line of _OUTLOOK_HEADER_BLOCK (in a
-    forward's first 4,000 characters, where its header block is) before running it;
-    ``low``: those characters, case-folded (message.caseless)."""
-    return any(word in low for word in _SENT_WORDS)
+    """A cheap look for the end of the second line of _OUTLOOK_HEADER_BLOCK, its word and
+    a colon (in a forward's first 4,000 characters, where its header block is), before
+    running it; ``low``: those characters, case-folded (message.caseless).
+
+    From each colon back: a reply's own text has few, and the character before most of
+    them (a quoted "This week: …") ends no such word; eight substring scans of the 4,000
+    characters cost three times as much."""
+    colon = low.find(":", 1)  # a word before it
+    while colon >= 0:
+        last = low[colon - 1]
+        if last in _SENT_LAST or last.isspace():
+            head = low[max(0, colon - 60) : colon].rstrip()
+            if len(head) < 9 < colon:  # more whitespace than the window: all of it
+                head = low[:colon].rstrip()
+            if head.endswith(_SENT_WORDS):
+                return True
+        colon = low.find(":", colon + 1)
+    return False
 
 
-_SENT_WORDS = ("sent", "gesendet", "envoy", "enviado", "inviato", "verzonden", "date", "datum")
+#: the words of _OUTLOOK_HEADER_BLOCK's second line, as case-folded text spells them
+_SENT_WORDS = (
+    "sent", "gesendet", "envoyé", "envoye", "enviado", "inviato", "verzonden", "date", "datum",
+)  # fmt: skip
+#: the last characters of those words (or whitespace: ``\s*`` before the colon)
+_SENT_LAST = frozenset(word[-1] for word in _SENT_WORDS)
 #: Outlook's forward (and reply) header without a marker line: "From: …" then, within
 #: two lines, "Sent: …" (in the clients' languages)
 _OUTLOOK_HEADER_BLOCK = re.compile(

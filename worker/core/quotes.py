@@ -13,8 +13,9 @@ and so the core stays free of dependencies that do I/O or regex backtracking sur
 from __future__ import annotations
 
 import re
+from typing import Final
 
-from worker.core.message import caseless_once
+from worker.core.message import caseless, caseless_once
 
 # "On <date>, <name> wrote:" and its translations; the date part may wrap onto a 2nd line.
 #: the first alternative of _ATTRIBUTION alone: an attribution that opens with its
@@ -76,6 +77,14 @@ _VERB = re.compile(
 #: the same, for lower-cased ASCII text: no pattern character other than ASCII can match
 #: an ASCII character, and without IGNORECASE the search is several times faster
 _VERB_ASCII = re.compile(_VERB.pattern, re.VERBOSE)
+#: _ATTRIBUTION and _PREFIXED_ATTRIBUTION for lower-cased ASCII text, as _VERB_ASCII is
+#: for _VERB: their only non-ASCII characters ("é", "ó", "ł", "ı", Cyrillic) stand beside
+#: an ASCII alternative ("[ée]", "[ıi]") or in a verb no ASCII text holds. Matched so, an
+#: attribution line costs a sixth of the case-insensitive match (the lazy ``.{0,200}?``
+#: tries every verb at every offset, and only case-sensitive branches are skipped on
+#: their first character): 22 M of 1,174 M instructions on the benchmark backlog
+_ATTRIBUTION_ASCII = re.compile(_ATTRIBUTION.pattern, re.VERBOSE)
+_PREFIXED_ATTRIBUTION_ASCII = re.compile(_PREFIXED_ATTRIBUTION.pattern, re.VERBOSE)
 
 # Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:"/"To:".
 _OUTLOOK_FROM = re.compile(
@@ -117,7 +126,7 @@ def strip_quotes(text: str) -> str:
     the reply below) keeps whatever unquoted text follows the quoted block instead.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    cut = _first_marker(lines)
+    cut = _first_marker(lines, text)
     head = lines[:cut]
     kept = [line for line in head if not line.lstrip().startswith(">")]
     if not any(line.strip() for line in kept) and cut < len(lines):
@@ -131,12 +140,13 @@ def strip_quotes(text: str) -> str:
     return "\n".join(kept).strip()
 
 
-def _first_marker(lines: list[str]) -> int:
+def _first_marker(lines: list[str], text: str | None = None) -> int:
     """Index of the first line that starts quoted or signature material; len(lines) if none.
 
-    ``lines`` hold no line breaks.
+    ``lines`` hold no line breaks; ``text``, when given, is the text they were split
+    from at its line breaks ("\\r\\n", "\\r" or "\\n").
     """
-    first_verb = _first_verb_line(lines)
+    first_verb = _first_verb_line(lines, text)
     for index, line in enumerate(lines):
         if line.startswith(">"):
             # a quoted line: none of the marker patterns below can match it (each wants a
@@ -148,12 +158,15 @@ def _first_marker(lines: list[str]) -> int:
             ):
                 return index
             continue
-        if _may_open_marker(line):
-            if _SEPARATOR.match(line) or _SIGNATURE.match(line):
+        kinds = _marker_kinds(line)
+        if kinds:
+            if kinds & _SEPARATOR_START and _SEPARATOR.match(line):
                 return index
-            if _RULER.match(line) and _from_line_follows(lines, index):
+            if kinds & _SIGNATURE_START and _SIGNATURE.match(line):
                 return index
-            if _OUTLOOK_FROM.match(line) and _outlook_block(lines, index):
+            if kinds & _RULER_START and _RULER.match(line) and _from_line_follows(lines, index):
+                return index
+            if kinds & _FROM_START and _OUTLOOK_FROM.match(line) and _outlook_block(lines, index):
                 return index
         if index + 1 >= first_verb and _is_attribution(
             line, lines[index + 1] if index + 1 < len(lines) else ""
@@ -162,20 +175,54 @@ def _first_marker(lines: list[str]) -> int:
     return len(lines)
 
 
+#: which of the four marker patterns can match a line, by the case-folded first character
+#: after its leading whitespace (the starts of their alternatives): a line of an
+#: auto-reply "For urgent matters …" is tried against _OUTLOOK_FROM alone, not all four
+#: (test_marker_kinds_by_first_character holds the table to the patterns)
+_SEPARATOR_START: Final = 1
+_SIGNATURE_START: Final = 2
+_RULER_START: Final = 4
+_FROM_START: Final = 8
+_MARKER_KINDS: dict[str, int] = {
+    "-": _SEPARATOR_START | _SIGNATURE_START | _RULER_START,
+    "_": _RULER_START,
+    "*": _FROM_START,
+    "b": _SEPARATOR_START,
+    "d": _SIGNATURE_START | _FROM_START,
+    "e": _SIGNATURE_START,
+    "f": _FROM_START,
+    "g": _SIGNATURE_START,
+    "i": _SIGNATURE_START,
+    "o": _FROM_START,
+    "s": _SIGNATURE_START,
+    "v": _SIGNATURE_START | _FROM_START,
+    "\u043e": _FROM_START,
+    "\u1c82": _FROM_START,
+    "差": _FROM_START,
+    "发": _FROM_START,
+    "寄": _FROM_START,
+}
+
+
 #: every character that, case-folded (message.caseless), can follow the leading
 #: whitespace of a line _SEPARATOR, _SIGNATURE, _RULER or _OUTLOOK_FROM matches
 #: (test_headers_text.py tries every other character against the four)
-_MARKER_STARTS = frozenset("-_*bdefgiosv\u043e\u1c82差发寄")
+_MARKER_STARTS = frozenset(_MARKER_KINDS)
 
 
 def _may_open_marker(line: str) -> bool:
     """False when none of the four marker patterns can match ``line``: a test of its
     first character, against four pattern calls on every line of a reply's own text."""
+    return _marker_kinds(line) != 0
+
+
+def _marker_kinds(line: str) -> int:
+    """The marker patterns (bits of _MARKER_KINDS) that can match ``line``; 0 for none."""
     first = line.lstrip()[:1]
-    return bool(first) and caseless_once(first)[:1] in _MARKER_STARTS
+    return _MARKER_KINDS.get(caseless_once(first)[:1], 0) if first else 0
 
 
-def _first_verb_line(lines: list[str]) -> int:
+def _first_verb_line(lines: list[str], text: str | None = None) -> int:
     r"""The index of the line where the first attribution verb of ``lines`` starts (one
     search of the whole text); ``len(lines) + 1`` when there is none, 0 when not known.
 
@@ -183,25 +230,48 @@ def _first_verb_line(lines: list[str]) -> int:
     whole text too, at the same characters: the lines are the text's own, and a verb's
     ``\s+`` matches the line break and the whitespace the join strips as well as the
     join's space. So no line ending before the first verb's line can be an attribution.
+
+    ``text``: as for _first_marker. A "\r\n" or "\r" in it, where ``lines`` broke, is
+    whitespace to a verb's ``\s+`` as the "\n" of the lines joined is: the verbs are
+    found at the same characters.
     """
-    text = "\n".join(lines)
+    if text is None:
+        text = "\n".join(lines)
+    # remembered (caseless, not caseless_once): strip_quotes is given the message's own
+    # text as it is, which classify._forwarded_people folds too (8 M of the backlog's
+    # 1,080 M instructions)
+    low = caseless(text)
     if not text.isascii():
         # the case-insensitive search of such text costs more than it saves; but a text
         # without any verb's core (nor a Japanese dated line, which needs none) has no
         # attribution at all: "Je suis absent … décembre", a dozen lines of it, had each
         # line joined, folded and scanned for one (see _is_attribution)
-        if "年" in text or _may_hold_verb(text):
+        if "年" in text or _may_hold_verb(text, low):
             return 0
         return len(lines) + 1
-    low = text.lower()
     # every verb holds its core (see _may_hold_verb): a few substring scans answer "none"
     # in half the time of the alternation's search, which reads the whole text to say so
-    if not any(core in low for core in _VERB_CORES):
+    first = -1
+    for core in _VERB_CORES:
+        # once one is found, only the text before it is scanned for the others
+        at = low.find(core, 0, len(low) if first < 0 else first - 1 + len(core))
+        if at >= 0:
+            first = at
+    if first < 0:
         return len(lines) + 1
-    match = _VERB_ASCII.search(low)
+    # and the search starts a little before the first core: a verb that began before
+    # that would cover the characters between with what precedes its core ("a", "ha",
+    # "het volgende", whitespace). Tried at every character from the start of the text,
+    # the alternation cost 16,000 instructions a reply
+    start = max(0, first - 16)
+    if not low[start:first].strip(_VERB_PREFIXES):
+        start = 0
+    match = _VERB_ASCII.search(low, start)
     if match is None:
         return len(lines) + 1
-    return text.count("\n", 0, match.start())
+    start = match.start()
+    # the line breaks before it: "\r\n" is one, "\r" and "\n" alone are one each
+    return text.count("\n", 0, start) + text.count("\r", 0, start) - text.count("\r\n", 0, start)
 
 
 def _is_attribution(line: str, following: str) -> bool:
@@ -212,19 +282,26 @@ def _is_attribution(line: str, following: str) -> bool:
     # Gmail wraps long attributions: "On Thu, ... <\ninfo@example.org> wrote:"
     joined = f"{line.rstrip()} {following.strip()}"
     # joined holds every verb in line too (only trailing spaces are cut)
-    if joined.isascii():
-        if not _VERB_ASCII.search(joined.lower()):
+    ascii_joined = joined.isascii()
+    low = joined.lower() if ascii_joined else ""
+    if ascii_joined:
+        if not _VERB_ASCII.search(low):
             return False
     elif "年" in line and _DATED_ATTRIBUTION.match(line):
         return True
     elif not _may_hold_verb(joined) or not _VERB.search(joined):
         return False
-    if _ATTRIBUTION.match(line):
+    # line is ASCII but for trailing whitespace when joined is
+    if _ATTRIBUTION_ASCII.match(line.lower()) if line.isascii() else _ATTRIBUTION.match(line):
         return True
     # Across two lines only an attribution that opens like one ("On Thu, ... <" and
     # "info@example.org> wrote:"): with any line, "Which plan includes the API?" joined
     # to the attribution below it read as one, and the question was cut away with it
-    return bool(line.strip()) and len(joined) <= 300 and bool(_PREFIXED_ATTRIBUTION.match(joined))
+    if len(joined) > 300:
+        return False
+    if ascii_joined:
+        return _PREFIXED_ATTRIBUTION_ASCII.match(low) is not None
+    return _PREFIXED_ATTRIBUTION.match(joined) is not None
 
 
 #: a plain ASCII part of every verb of _VERB but the Russian and Ukrainian ones, lower-case
@@ -232,11 +309,14 @@ _VERB_CORES = (
     "wrote", "schrieb", "crit", "escribi", "escreveu", "scritto", "scrisse", "schreef",
     "geschreven", "skrev", "napsal", "napisa", "scris", "kirjoitti", "yazd",
 )  # fmt: skip
+#: the characters a verb of _VERB holds before its core in ASCII text (the whitespace of
+#: ``\s`` there included)
+_VERB_PREFIXES = "ahetvolgnd \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 #: every letter case-insensitively equal to one of "написал"/"написав" is in these blocks
 _CYRILLIC = re.compile("[\u0400-\u04ff\u1c80-\u1c8f]")
 
 
-def _may_hold_verb(text: str) -> bool:
+def _may_hold_verb(text: str, low: str | None = None) -> bool:
     """False only when the case-insensitive _VERB cannot match ``text``: searched over
     non-ASCII text, that pattern is slow, and this test is a few substring scans.
 
@@ -244,7 +324,8 @@ def _may_hold_verb(text: str) -> bool:
     into the plain lower-case core (see message.caseless); a Russian or Ukrainian one
     holds a Cyrillic letter.
     """
-    low = caseless_once(text)
+    if low is None:
+        low = caseless_once(text)
     return any(core in low for core in _VERB_CORES) or _CYRILLIC.search(text) is not None
 
 
