@@ -37,6 +37,9 @@ _RCPT_TO = re.compile(r"^original-rcpt-to\s*:\s*<?([^>\s]+)>?", re.IGNORECASE | 
 _ORIGINAL_TO = re.compile(r"^to\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _LIST_UNSUB = re.compile(r"^list-unsubscribe\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _JMRP_RECIPIENT = re.compile(r"^x-hmxmroriginalrecipient\s*:\s*(\S+)", re.I | re.M)
+#: _JMRP_RECIPIENT after the first line: led by its newline, which "re" skips to, where
+#: the "^" of _JMRP_RECIPIENT was tried at every offset of every original's headers
+_JMRP_LINE = re.compile(r"\n" + _JMRP_RECIPIENT.pattern[1:], re.I)
 _REDACTED = re.compile(r"^(?:x+|\*+|redacted|removed|hidden|anonymi[sz]ed)$", re.IGNORECASE)
 #: feedback types after which we stop promotional mail to the complainant
 SUPPRESSING_TYPES = frozenset({"abuse", "opt-out", "optout", "fraud"})
@@ -171,8 +174,22 @@ def _decoded(part: Message, encoding: str) -> str:
 
 def _header_block(text: str) -> str:
     """The lines before the first empty one, continuation lines unfolded."""
-    head = re.split(r"\r?\n[ \t]*\r?\n", text.lstrip("\r\n"), maxsplit=1)[0]
-    return re.sub(r"\r?\n[ \t]+", " ", head).replace("\r", "")
+    text = text.lstrip("\r\n")
+    # re.split(r"\r?\n[ \t]*\r?\n", text, maxsplit=1)[0]: that pattern, which "re" tried
+    # at every offset, matches first where this one (led by a newline, which "re" skips
+    # to) does, or one earlier at a carriage return
+    blank = _BLANK_LINE.search(text)
+    if blank is not None:
+        end = blank.start()
+        text = text[: end - 1 if end and text[end - 1] == "\r" else end]
+    if "\n " not in text and "\n\t" not in text:
+        return text.replace("\r", "")  # no continuation line (most header blocks)
+    return _CONTINUATION.sub(" ", text).replace("\r", "")
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+#: r"\r?\n[ \t]+", the same matches, with a first character for "re" to skip to
+_CONTINUATION = re.compile(r"(?:\r\n|\n)[ \t]+")
 
 
 def _jmrp_recipients(original: str) -> tuple[str, ...]:
@@ -221,8 +238,8 @@ def _ses_complaint(msg: Message) -> Complaint | None:
 def _jmrp(msg: Message) -> Complaint | None:
     """Microsoft's JMRP: the original attached, the recipient in X-HmXmrOriginalRecipient."""
     original = _original_headers(msg)
-    if not _JMRP_RECIPIENT.search(original):
-        return None
+    if not _JMRP_RECIPIENT.match(original) and not _JMRP_LINE.search(original):
+        return None  # no _JMRP_RECIPIENT.search(original)
     addresses = _jmrp_recipients(original)
     tokens = list_unsubscribe_tokens(_LIST_UNSUB.findall(original))
     return Complaint(
