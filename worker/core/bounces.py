@@ -34,7 +34,7 @@ from worker.core.message import (
     walk,
 )
 from worker.core.phrases import AUTO_REPLY_SUBJECTS, BOUNCE_SUBJECTS
-from worker.core.signals import any_text_pattern, is_read_receipt
+from worker.core.signals import TextSet, is_read_receipt
 
 _FIELD = re.compile(
     r"^(final-recipient|original-recipient|x-actual-recipient|action|status|diagnostic-code)"
@@ -114,16 +114,15 @@ def _finite_language(items: Any) -> list[str]:
     return out
 
 
-def _any_of(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """A pattern that finds a match wherever ``pattern`` (finite, no flags) finds one
-    (see signals.any_text_pattern); ``pattern`` itself when it cannot be read."""
+def _any_of(pattern: re.Pattern[str]) -> TextSet:
+    """Whether ``pattern`` (finite, no flags) finds a match: any of its texts occurs."""
     try:
         from re import _parser  # type: ignore[attr-defined]
 
         texts = _finite_language(_parser.parse(pattern.pattern, pattern.flags))
     except Exception:  # pragma: no cover - a Python whose re internals differ
-        return pattern
-    return any_text_pattern(texts)
+        return TextSet((), pattern)
+    return TextSet(texts)
 
 
 #: whether _FAILURE_CUES finds a cue (test_headers_text.py compares the two)
@@ -266,7 +265,7 @@ def has_bounce_subject(subject: str) -> bool:
     return False
 
 
-_ANY_BOUNCE_SUBJECT = any_text_pattern(BOUNCE_SUBJECTS)
+_ANY_BOUNCE_SUBJECT = TextSet(BOUNCE_SUBJECTS)
 #: cues of BOUNCE_SUBJECTS that any subject may hold ("5 common errors", "payment failed")
 _COMMON_SUBJECT_WORDS = frozenset({"error", "failed", "failure", "rejected", "bounce"})
 #: a generic cue word makes a bounce subject only beside a word of mail delivery: "Build
@@ -626,7 +625,7 @@ class _FluflGates:
         subject: object = self.msg.get("subject", "")  # a Header when 8-bit (see _from)
         if isinstance(subject, str) and has_bounce_subject(subject):
             return True
-        return _ANY_FAILURE_CUE.search(self.caseless_body()) is not None
+        return _ANY_FAILURE_CUE.search(self.caseless_body())
 
 
 @functools.lru_cache(maxsize=128)
@@ -1288,7 +1287,10 @@ _CUE_SPAN = 4000
 
 def _soft_cue(low: str) -> bool:
     """``bool(_SOFT_CUES.search(low))`` for caseless() text (test_headers_text.py)."""
-    return any(cue in low for cue in _SOFT_CUE_TEXTS)
+    return _ANY_SOFT_CUE.search(low)
+
+
+_ANY_SOFT_CUE = TextSet(_SOFT_CUE_TEXTS)
 
 
 def _permanent_code(text: str) -> bool:

@@ -66,52 +66,64 @@ def _body_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(rf"{first}(?<!\w{first}){re.escape(phrase[1:])}(?!\w)")
 
 
-#: characters of mail text, the commonest first (counted in the shared corpus's text,
-#: lower-cased): :func:`any_text_pattern` looks for each text at its rarest character
-_COMMON_CHARS = " eoarsitnumc.ldph0fyb2:wx-vg1k53,j4896>7@;%=()/<zq+\"'_][*#?"
+class TextSet:
+    """Whether any of a set of texts occurs in a string: ``any(t in s for t in texts)``
+    in fewer scans.
 
-
-def _rarity(char: str) -> int:
-    at = _COMMON_CHARS.find(char)
-    return len(_COMMON_CHARS) if at < 0 else at
-
-
-def any_text_pattern(texts: Iterable[str]) -> re.Pattern[str]:
-    """A pattern that finds a match wherever one of ``texts`` occurs, for "does any of
-    them occur" (the matches themselves are not the texts).
-
-    An alternation of texts, even as a trie, has ``re`` try a branch at every offset
-    whose character starts a text, and the texts start with the commonest letters. Here
-    each text is looked for at its rarest character, with a look-behind for the ones
-    before it (as ``bounces._STATUS`` does), so ``re`` skips from one rare character to
-    the next: three times faster than the trie over the corpus's text. A text holding
-    another one is left out (the other is found wherever it is).
+    Texts that share a part (of four to eight characters) are looked for only where
+    that part occurs: the 85 bounce cues take 45 scans, and "deliver" stands for 13 of
+    them. A substring scan is many times faster than ``re`` trying an alternation (or
+    a trie of it) at every offset: the failure cues over an out-of-office's text went
+    from 240,000 instructions to 30,000. A text holding another one is left out (the
+    other is found wherever it is). ``pattern``: searched instead, when the texts a
+    pattern matches could not be listed.
     """
-    unique = set(texts)
-    if "" in unique:
-        return re.compile("")
-    minimal = [t for t in unique if not any(o != t and o in t for o in unique)]
-    groups: dict[str, list[str]] = {}
-    for text in minimal:
-        at = max(range(len(text)), key=lambda i: (_rarity(text[i]), -i))
-        behind = f"(?<={re.escape(text[: at + 1])})" if at else ""
-        groups.setdefault(text[at], []).append(behind + re.escape(text[at + 1 :]))
-    parts = []
-    for char, tails in sorted(groups.items()):
-        tails = sorted(set(tails))
-        tail = tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")"
-        parts.append(re.escape(char) + tail)
-    return re.compile("(?:" + "|".join(parts) + ")" if parts else "(?!)")
+
+    def __init__(self, texts: Iterable[str], pattern: re.Pattern[str] | None = None) -> None:
+        unique = set(texts)
+        left = sorted(t for t in unique if not any(o != t and o in t for o in unique))
+        groups: list[tuple[str, tuple[str, ...]]] = []
+        while True:
+            counts: dict[str, int] = {}
+            for text in left:
+                parts = {
+                    text[i:j]
+                    for i in range(len(text))
+                    for j in range(i + 4, min(len(text), i + 8) + 1)
+                }
+                for part in parts:
+                    counts[part] = counts.get(part, 0) + 1
+            if not counts:
+                break
+            best, count = max(counts.items(), key=lambda item: (item[1], len(item[0]), item[0]))
+            if count < 2:
+                break
+            groups.append((best, tuple(t for t in left if best in t)))
+            left = [t for t in left if best not in t]
+        self.groups = tuple(groups)
+        self.texts = tuple(left)
+        self.pattern = pattern
+
+    def search(self, text: str) -> bool:
+        """True when one of the texts occurs in ``text``."""
+        if self.pattern is not None:
+            return self.pattern.search(text) is not None
+        for part, members in self.groups:
+            if part in text:
+                for member in members:
+                    if member in text:
+                        return True
+        return any(member in text for member in self.texts)
 
 
 _AUTO_REPLY_BODY_RES = tuple((phrase, _body_pattern(phrase)) for phrase in AUTO_REPLY_BODIES)
 _ACKNOWLEDGEMENT_RES = tuple((phrase, _body_pattern(phrase)) for phrase in ACKNOWLEDGEMENT_BODIES)
-#: whether any phrase of a list occurs at all: most texts hold none, and one search
-#: costs a fraction of a substring scan a phrase (73 subject, 95 body, 24 acknowledgement
+#: whether any phrase of a list occurs at all: most texts hold none, and the grouped
+#: scans cost a fraction of a scan a phrase (73 subject, 95 body, 24 acknowledgement
 #: phrases: the scans were 4 % of a classification)
-_ANY_AUTO_REPLY_SUBJECT = any_text_pattern(AUTO_REPLY_SUBJECTS)
-_ANY_AUTO_REPLY_BODY = any_text_pattern(AUTO_REPLY_BODIES)
-_ANY_ACKNOWLEDGEMENT = any_text_pattern(ACKNOWLEDGEMENT_BODIES)
+_ANY_AUTO_REPLY_SUBJECT = TextSet(AUTO_REPLY_SUBJECTS)
+_ANY_AUTO_REPLY_BODY = TextSet(AUTO_REPLY_BODIES)
+_ANY_ACKNOWLEDGEMENT = TextSet(ACKNOWLEDGEMENT_BODIES)
 _RECALL = re.compile("|".join(f"(?:{p})" for p in RECALL_PATTERNS))
 
 
