@@ -126,3 +126,18 @@ def test_machine_name_in_caseless_text() -> None:
     for text in _texts(pieces):
         expected = bool(original.search(text))
         assert bool(bounces._MACHINE_NAME.search(caseless(text))) == expected, text
+
+
+def test_system_words_in_every_system_local_part() -> None:
+    pieces = ["no-reply", "NoReply", "DO_NOT_REPLY", "notifications", "alert", "owner",
+              "-", "_", ".", "+", "x", "jane", "\u017f", "\u212a", "\u0130", "Bounces",
+              "daemon"]  # fmt: skip
+    for local in _texts(pieces):
+        if signals._SYSTEM_LOCAL.search(local):
+            assert signals._SYSTEM_WORDS.search(caseless(local)), local
+        expected = local + "@x" if signals._SYSTEM_LOCAL.search(local) else None
+        assert signals._system_address(local + "@x") == expected, local
+
+
+def test_no_bounce_answer_is_shared_and_plain() -> None:
+    assert bounces.BounceReport(False) == bounces._NO_BOUNCE
