@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from email.message import Message
+from typing import Any
 
 from worker.core.intent import fold, folded_subject
 from worker.core.message import (
+    caseless_once,
     content_type,
     decode_payload,
     has_header,
@@ -66,52 +68,84 @@ def _body_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(rf"{first}(?<!\w{first}){re.escape(phrase[1:])}(?!\w)")
 
 
-#: characters of mail text, the commonest first (counted in the shared corpus's text,
-#: lower-cased): :func:`any_text_pattern` looks for each text at its rarest character
-_COMMON_CHARS = " eoarsitnumc.ldph0fyb2:wx-vg1k53,j4896>7@;%=()/<zq+\"'_][*#?"
+def finite_language(items: Any) -> list[str]:
+    """Every text a parsed pattern of literals, groups, alternations and ``?`` matches."""
+    from re import _constants  # type: ignore[attr-defined]
+
+    out = [""]
+    for op, arg in items:
+        if op is _constants.LITERAL:
+            alternatives = [chr(arg)]
+        elif op is _constants.SUBPATTERN:
+            alternatives = finite_language(arg[3])
+        elif op is _constants.BRANCH:
+            alternatives = [text for branch in arg[1] for text in finite_language(branch)]
+        elif op is _constants.MAX_REPEAT and arg[0] == 0 and arg[1] == 1:
+            alternatives = ["", *finite_language(arg[2])]
+        else:
+            raise ValueError(f"not a finite pattern: {op}")
+        out = [head + tail for head in out for tail in alternatives]
+    return out
 
 
-def _rarity(char: str) -> int:
-    at = _COMMON_CHARS.find(char)
-    return len(_COMMON_CHARS) if at < 0 else at
+class TextSet:
+    """Whether any of a set of texts occurs in a string: ``any(t in s for t in texts)``
+    in fewer scans.
 
-
-def any_text_pattern(texts: Iterable[str]) -> re.Pattern[str]:
-    """A pattern that finds a match wherever one of ``texts`` occurs, for "does any of
-    them occur" (the matches themselves are not the texts).
-
-    An alternation of texts, even as a trie, has ``re`` try a branch at every offset
-    whose character starts a text, and the texts start with the commonest letters. Here
-    each text is looked for at its rarest character, with a look-behind for the ones
-    before it (as ``bounces._STATUS`` does), so ``re`` skips from one rare character to
-    the next: three times faster than the trie over the corpus's text. A text holding
-    another one is left out (the other is found wherever it is).
+    Texts that share a part (of four to eight characters) are looked for only where
+    that part occurs: the 85 bounce cues take 45 scans, and "deliver" stands for 13 of
+    them. A substring scan is many times faster than ``re`` trying an alternation (or
+    a trie of it) at every offset: the failure cues over an out-of-office's text went
+    from 240,000 instructions to 30,000. A text holding another one is left out (the
+    other is found wherever it is). ``pattern``: searched instead, when the texts a
+    pattern matches could not be listed.
     """
-    unique = set(texts)
-    if "" in unique:
-        return re.compile("")
-    minimal = [t for t in unique if not any(o != t and o in t for o in unique)]
-    groups: dict[str, list[str]] = {}
-    for text in minimal:
-        at = max(range(len(text)), key=lambda i: (_rarity(text[i]), -i))
-        behind = f"(?<={re.escape(text[: at + 1])})" if at else ""
-        groups.setdefault(text[at], []).append(behind + re.escape(text[at + 1 :]))
-    parts = []
-    for char, tails in sorted(groups.items()):
-        tails = sorted(set(tails))
-        tail = tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")"
-        parts.append(re.escape(char) + tail)
-    return re.compile("(?:" + "|".join(parts) + ")" if parts else "(?!)")
+
+    def __init__(self, texts: Iterable[str], pattern: re.Pattern[str] | None = None) -> None:
+        unique = set(texts)
+        left = sorted(t for t in unique if not any(o != t and o in t for o in unique))
+        groups: list[tuple[str, tuple[str, ...]]] = []
+        while True:
+            counts: dict[str, int] = {}
+            for text in left:
+                parts = {
+                    text[i:j]
+                    for i in range(len(text))
+                    for j in range(i + 4, min(len(text), i + 8) + 1)
+                }
+                for part in parts:
+                    counts[part] = counts.get(part, 0) + 1
+            if not counts:
+                break
+            best, count = max(counts.items(), key=lambda item: (item[1], len(item[0]), item[0]))
+            if count < 2:
+                break
+            groups.append((best, tuple(t for t in left if best in t)))
+            left = [t for t in left if best not in t]
+        self.groups = tuple(groups)
+        self.texts = tuple(left)
+        self.pattern = pattern
+
+    def search(self, text: str) -> bool:
+        """True when one of the texts occurs in ``text``."""
+        if self.pattern is not None:
+            return self.pattern.search(text) is not None
+        for part, members in self.groups:
+            if part in text:
+                for member in members:
+                    if member in text:
+                        return True
+        return any(member in text for member in self.texts)
 
 
 _AUTO_REPLY_BODY_RES = tuple((phrase, _body_pattern(phrase)) for phrase in AUTO_REPLY_BODIES)
 _ACKNOWLEDGEMENT_RES = tuple((phrase, _body_pattern(phrase)) for phrase in ACKNOWLEDGEMENT_BODIES)
-#: whether any phrase of a list occurs at all: most texts hold none, and one search
-#: costs a fraction of a substring scan a phrase (73 subject, 95 body, 24 acknowledgement
+#: whether any phrase of a list occurs at all: most texts hold none, and the grouped
+#: scans cost a fraction of a scan a phrase (73 subject, 95 body, 24 acknowledgement
 #: phrases: the scans were 4 % of a classification)
-_ANY_AUTO_REPLY_SUBJECT = any_text_pattern(AUTO_REPLY_SUBJECTS)
-_ANY_AUTO_REPLY_BODY = any_text_pattern(AUTO_REPLY_BODIES)
-_ANY_ACKNOWLEDGEMENT = any_text_pattern(ACKNOWLEDGEMENT_BODIES)
+_ANY_AUTO_REPLY_SUBJECT = TextSet(AUTO_REPLY_SUBJECTS)
+_ANY_AUTO_REPLY_BODY = TextSet(AUTO_REPLY_BODIES)
+_ANY_ACKNOWLEDGEMENT = TextSet(ACKNOWLEDGEMENT_BODIES)
 _RECALL = re.compile("|".join(f"(?:{p})" for p in RECALL_PATTERNS))
 
 
@@ -222,13 +256,28 @@ def calendar_reply(msg: Message) -> str | None:
 #: alert robots, autoresponders and challenge-response filters (Boxbe's notify@),
 #: mailing-list software (Mailman's -owner, -request, -bounces, -confirm; Google
 #: Groups' +owners; LISTSERV, Majordomo, Sympa) and mail systems
-_SYSTEM_LOCAL = re.compile(
-    r"(?:^|[-_.+])(?:no-?reply|no_reply|do-?not-?reply|do_not_reply|donotreply"
+_SYSTEM_WORD = (
+    r"no-?reply|no_reply|do-?not-?reply|do_not_reply|donotreply"
     r"|notifications?|notify|alerts?|auto-?reply|auto-?responder|automated|verify"
     r"|mailer-daemon|postmaster|listserv|majordomo|mailman|sympa|owners?"
-    r"|request|bounces?|confirm|daemon)(?:$|[-_.+])",
-    re.IGNORECASE,
+    r"|request|bounces?|confirm|daemon"
 )
+_SYSTEM_LOCAL = re.compile(rf"(?:^|[-_.+])(?:{_SYSTEM_WORD})(?:$|[-_.+])", re.IGNORECASE)
+
+
+def _system_words() -> TextSet:
+    """The words of _SYSTEM_LOCAL (lower-case, for caseless() text): one of them is in
+    every local part it matches (its re.IGNORECASE search tried the alternation at
+    every offset of every sender, 6,000 instructions a message)."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        return TextSet(finite_language(_parser.parse(_SYSTEM_WORD)))
+    except Exception:  # pragma: no cover - a Python whose re internals differ
+        return TextSet((), re.compile(""))
+
+
+_SYSTEM_WORDS = _system_words()
 #: headers ticket systems put on their auto-acknowledgements (and loop guards)
 _HELPDESK_HEADERS = ("x-zendesk-", "x-freshdesk-", "x-helpscout-", "x-otrs-", "x-kayako-",
                      "x-zohodesk-", "x-jira-fingerprint", "x-jsd-", "x-loop")  # fmt: skip
@@ -294,7 +343,10 @@ def _system_sender(msg: Message) -> str | None:
 
 
 def _system_address(address: str) -> str | None:
-    return address if _SYSTEM_LOCAL.search(address.rpartition("@")[0]) else None
+    local = address.rpartition("@")[0]
+    if not _SYSTEM_WORDS.search(caseless_once(local)):
+        return None  # none of the words (most senders): _SYSTEM_LOCAL cannot match
+    return address if _SYSTEM_LOCAL.search(local) else None
 
 
 def _helpdesk_header(msg: Message) -> str | None:
