@@ -141,3 +141,10 @@ def test_system_words_in_every_system_local_part() -> None:
 
 def test_no_bounce_answer_is_shared_and_plain() -> None:
     assert bounces.BounceReport(False) == bounces._NO_BOUNCE
+
+
+def test_subject_tokens_need_a_bracket_or_the_word() -> None:
+    pieces = ["Unsubscribe", "UNSUB\u017fCRIBE", "[", "]", ": ", " ", "abcdefghijklmnop", "x"]
+    for subject in _texts(pieces):
+        if signals._SUBJECT_TOKEN.search(subject):
+            assert "[" in subject or "unsubscribe" in caseless(subject), subject

@@ -432,8 +432,12 @@ def tokens(msg: Message) -> tuple[str, ...]:
         match = _TOKEN_LOCAL.match(local)
         if match:
             found.append(match.group(1))
-    for match in _SUBJECT_TOKEN.finditer(header(msg, "Subject")):
-        found.append(match.group(1) or match.group(2))
+    subject = header(msg, "Subject")
+    # every match holds "[" or "unsubscribe": most subjects are not searched (the
+    # re.IGNORECASE alternation is tried at every offset)
+    if "[" in subject or "unsubscribe" in caseless_once(subject):
+        for match in _SUBJECT_TOKEN.finditer(subject):
+            found.append(match.group(1) or match.group(2))
     return tuple(dict.fromkeys(found))
 
 
