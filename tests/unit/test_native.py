@@ -81,20 +81,7 @@ def test_compiled_and_source_give_the_same_answer_for_every_message(
     messages += list(corpus_like_backlog(1500, seed=5))
     messages += [b"", b"\xff\xfe garbage", b"Subject: =?x-unknown?B?AAAA?=\r\n\r\nhi"]
     messages += list(_eight_bit_headers(messages[:400]))
-    batch = tmp_path / "messages.pickle"
-    batch.write_bytes(pickle.dumps(messages))
-    script = (
-        "import pickle, sys, worker._native as c\n"
-        "from worker.core.prepared import prepare\n"
-        "assert c.COMPILED == (), c.COMPILED\n"
-        "msgs = pickle.loads(open(sys.argv[1], 'rb').read())\n"
-        "sys.stdout.write(''.join(repr(prepare(m)) + '\\n' for m in msgs))\n"
-    )
-    env = {**os.environ, "OPTOUT_PURE_PYTHON": "1"}
-    pure = subprocess.run(
-        [sys.executable, "-c", script, str(batch)], env=env, capture_output=True, text=True,
-        check=True,
-    ).stdout.splitlines()  # fmt: skip
+    pure = _pure_answers(messages, tmp_path)
     native = [repr(prepare(m)) for m in messages]
     assert len(pure) == len(native) == len(messages)
     differing = [i for i, (a, b) in enumerate(zip(pure, native, strict=True)) if a != b]
