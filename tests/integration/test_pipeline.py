@@ -171,3 +171,21 @@ async def test_moves_grow_with_the_pass_up_to_their_cap(
     assert sizes == [10, 10, 20, 40, 40, 10]
     assert dovecot.uids("INBOX") == []
     assert len(dovecot.uids("optout.processed")) == N
+
+
+async def test_the_holiday_calendar_is_built_before_the_first_commit_needs_it(
+    make_source: SourceFactory, intake: IntakeService
+) -> None:
+    """The pass hands the calendar's one-off build to the database thread at once, so
+    it runs while the source connects and the first batch is classified: here the
+    mailbox is empty, no commit ever asks for a deadline, and the calendar is built."""
+    calendar = intake.service.policy.calendar
+    assert calendar._holidays is None  # built on first use
+    poller = Poller(make_source(), intake)
+    try:
+        stats = await poller.poll_once()
+    finally:
+        await poller.close()
+    assert stats.fetched == 0
+    poller._db.shutdown(wait=True)
+    assert calendar._holidays is not None
