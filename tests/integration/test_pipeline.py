@@ -174,18 +174,20 @@ async def test_moves_grow_with_the_pass_up_to_their_cap(
 
 
 async def test_the_holiday_calendar_is_built_before_the_first_commit_needs_it(
-    make_source: SourceFactory, intake: IntakeService
+    dovecot: Dovecot, make_source: SourceFactory, intake: IntakeService
 ) -> None:
-    """The pass hands the calendar's one-off build to the database thread at once, so
-    it runs while the source connects and the first batch is classified: here the
-    mailbox is empty, no commit ever asks for a deadline, and the calendar is built."""
+    """Once the first batch is handed to the classifier, the pass has the database
+    thread build the calendar (a one-off) while it waits: here the only message is an
+    out-of-office reply, which asks for no deadline, and the calendar is built."""
     calendar = intake.service.policy.calendar
     assert calendar._holidays is None  # built on first use
+    dovecot.drop([m.OUT_OF_OFFICE])
     poller = Poller(make_source(), intake)
     try:
         stats = await poller.poll_once()
     finally:
         await poller.close()
-    assert stats.fetched == 0
+    assert stats.by_class == {"auto_reply": 1}
+    assert intake.service.requests() == []
     poller._db.shutdown(wait=True)
     assert calendar._holidays is not None
