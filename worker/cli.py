@@ -25,20 +25,24 @@ try:
     import click
 
     from worker import logs
-    from worker.bootstrap import App, migrate_database, open_app
     from worker.config import Settings, load_settings
     from worker.core.model import AuditView, Channel, RequestView
     from worker.core.times import iso, parse_time
     from worker.errors import OptoutError
-    from worker.service import Report
 finally:
     gc.freeze()
     if _GC_WAS_ON:
         gc.enable()
 
-if TYPE_CHECKING:  # rich on first use (see _table): most commands print no table
+if TYPE_CHECKING:
+    # rich on first use (see _table): most commands print no table. The database side
+    # (SQLAlchemy, the store, the service: 0.25 s) on first use too (see open_settings):
+    # `optout poll` starts its classifier process before importing it.
     from rich.console import Console
     from rich.table import Table
+
+    from worker.bootstrap import App
+    from worker.service import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_SUPPRESSED = 3
@@ -67,8 +71,17 @@ _TZ: tzinfo | None = None  # display timezone: the configured one, so deadlines 
 
 
 def _open(config_file: str | None) -> App:
+    return open_settings(_settings(config_file))
+
+
+def open_settings(settings: Settings) -> App:
+    """The application on ``settings``, with the database side imported on the way
+    (under :func:`built_for_good`, as the imports at the top of this module are)."""
     global _TZ
-    app = open_app(_settings(config_file))
+    with built_for_good():
+        from worker.bootstrap import open_app
+
+        app = open_app(settings)
     _TZ = app.service.policy.calendar.tz
     return app
 
@@ -150,7 +163,7 @@ def run(config_file: str | None) -> None:
     """Run the daemon: scheduler and HTTP server in one process (SIGTERM exits 0)."""
     from worker.daemon import serve
 
-    app = open_app(_settings(config_file, daemon=True))
+    app = open_settings(_settings(config_file, daemon=True))
     try:
         asyncio.run(serve(app))
     finally:
@@ -161,6 +174,8 @@ def run(config_file: str | None) -> None:
 @config_option
 def migrate(config_file: str | None) -> None:
     """Create or upgrade the database schema."""
+    from worker.bootstrap import migrate_database
+
     migrate_database(_settings(config_file))
     click.echo("schema is up to date")
 

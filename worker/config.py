@@ -325,6 +325,18 @@ class Settings(BaseSettings):
         return SecretStr(value) if value else None
 
 
+def mailbox_entries(
+    settings: Settings, only: str | None = None
+) -> list[ImapSource | MaildirSource]:
+    entries = [s for s in settings.sources if isinstance(s, ImapSource | MaildirSource)]
+    if only is not None:
+        entries = [s for s in entries if s.name == only]
+        if not entries and not any(s.name == only for s in settings.sources):
+            names = ", ".join(s.name for s in settings.sources) or "none"
+            raise ConfigError(f"no source named {only!r} (configured: {names})")
+    return entries
+
+
 def secret_from_env(var: str) -> SecretStr | None:
     value = os.environ.get(var)
     return SecretStr(value) if value else None

@@ -20,9 +20,10 @@ import uvicorn
 from worker.api.app import create_app
 from worker.bootstrap import App
 from worker.classifier import ClassifierPool
+from worker.config import mailbox_entries
 from worker.errors import OptoutError
 from worker.monitor import DeadlineMonitor
-from worker.poller import Poller, classifier_pool, linklog_readers, mailbox_entries
+from worker.poller import Poller, classifier_pool, linklog_readers
 from worker.retention import Retention
 from worker.scheduler import JobReport, Scheduler
 from worker.sources import open_source

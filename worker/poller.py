@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +18,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from worker.bootstrap import App
-from worker.classifier import ClassifierPool
-from worker.config import ImapSource, LinklogSource, MaildirSource, Settings
+from worker.classifier import ClassifierPool, start_pool
+from worker.config import LinklogSource
 from worker.core.plan import Disposition
 from worker.core.verdict import Prepared
-from worker.errors import ConfigError, DatabaseUnavailable
+from worker.errors import DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService
 from worker.sources.base import Backoff, RawItem, Source, SourceUnavailable
@@ -392,15 +391,12 @@ class Poller:
 
 
 def classifier_pool(app: App, only: str | None = None) -> ClassifierPool:
-    """The pool every mailbox poller of this process shares (``[intake] workers``),
-    started at once (see :meth:`ClassifierPool.start`); none without a mailbox source."""
-    workers = app.settings.intake.workers if mailbox_entries(app.settings, only) else 0
-    policy = app.intake.policy  # built on first use (see App): before the freeze
-    # Everything imported and built so far lives as long as the process: frozen, the
-    # collector stops walking it on every full collection (10-20 % of a commit's CPU
-    # here) and the forked workers keep sharing its pages instead of copying them.
-    gc.freeze()
-    return ClassifierPool(workers, max_bytes=policy.max_bytes, ours=policy.ours).start()
+    """The pool every mailbox poller of this process shares (see
+    :func:`worker.classifier.start_pool`), forked after the intake service is built, so
+    the daemon's workers share its pages (the daemon is up for weeks; `optout poll`
+    forks sooner, see worker.cli_intake)."""
+    app.intake  # noqa: B018 - built on first use (see App): before the freeze
+    return start_pool(app.settings, only)
 
 
 def linklog_readers(app: App, only: str | None = None) -> list[LinklogReader]:
@@ -413,15 +409,3 @@ def linklog_readers(app: App, only: str | None = None) -> list[LinklogReader]:
     links = LinkService.from_settings(app.service, app.settings)
     states = SourceStateStore(app.store)
     return [LinklogReader(e, links, states) for e in entries]
-
-
-def mailbox_entries(
-    settings: Settings, only: str | None = None
-) -> list[ImapSource | MaildirSource]:
-    entries = [s for s in settings.sources if isinstance(s, ImapSource | MaildirSource)]
-    if only is not None:
-        entries = [s for s in entries if s.name == only]
-        if not entries and not any(s.name == only for s in settings.sources):
-            names = ", ".join(s.name for s in settings.sources) or "none"
-            raise ConfigError(f"no source named {only!r} (configured: {names})")
-    return entries

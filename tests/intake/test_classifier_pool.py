@@ -10,8 +10,11 @@ import time
 import pytest
 
 from tests.intake import messages as m
-from worker.classifier import ClassifierPool, default_workers
+from worker.bootstrap import intake_from
+from worker.classifier import ClassifierPool, default_workers, start_pool
+from worker.config import Settings, SmtpSettings
 from worker.core.prepared import prepare_many
+from worker.service import OptoutService
 
 MIXED = [
     m.UNSUBSCRIBE,
@@ -122,3 +125,21 @@ def test_the_parent_reads_the_answers_without_importing_the_classifier() -> None
                          text=True, check=True).stdout  # fmt: skip
     assert "CLASSES " + " ".join(["unsubscribe", "bounce"] * 5) in out
     assert "LOADED False" in out
+
+
+def test_the_pool_a_poll_forks_first_classifies_as_its_intake_service_commits(
+    settings: Settings, service: OptoutService
+) -> None:
+    # `optout poll` starts its pool from the settings alone, before the database side
+    # exists (see start_pool); the intake service is built later from the same settings.
+    # An SMTP sender makes `ours` non-trivial here.
+    smtp = SmtpSettings.model_validate({"host": "localhost", "from": "News <news@example.com>"})
+    configured = settings.model_copy(update={"smtp": smtp})
+    policy = intake_from(configured, service).policy
+    pool = start_pool(configured)
+    try:
+        assert (pool.max_bytes, pool.ours) == (policy.max_bytes, policy.ours)
+        assert "news@example.com" in pool.ours
+        assert pool.workers == (configured.intake.workers or default_workers())
+    finally:
+        pool.close()

@@ -128,7 +128,8 @@ CRASH = """
 import asyncio, os, sys
 from worker.bootstrap import open_app
 from worker.config import load_settings
-from worker.poller import Poller, mailbox_entries
+from worker.config import mailbox_entries
+from worker.poller import Poller
 from worker.sources import open_source
 from worker.store.state import DbCheckpoint
 
