@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 
@@ -50,8 +49,10 @@ class PrivacyView:
     status: str
 
 
-@dataclass(frozen=True)
-class NewItem:
+class NewItem(NamedTuple):
+    """An inbound item ready to insert; a named tuple for the reason ``repo.RequestRow``
+    gives."""
+
     source: str
     item_key: str
     message_id: str | None
@@ -148,11 +149,11 @@ def insert_items(tx: Tx, items: Sequence[NewItem]) -> list[int]:
     if not items:
         return []
     if bulk.ENABLED:  # one INSERT … RETURNING; the order of the ids comes from the keys
-        found = bulk.execute(tx.session, _INSERT_ITEMS, [(*_item_values(i), 1) for i in items])
+        found = bulk.execute(tx.session, _INSERT_ITEMS, [(*i, 1) for i in items])
         new = {(source, key): int(item_id) for item_id, source, key in found}
         return [new[(i.source, i.item_key)] for i in items]
     tx.session.connection().execute(
-        insert(InboundItem), [{**i.__dict__, "attempts": 1} for i in items]
+        insert(InboundItem), [{**i._asdict(), "attempts": 1} for i in items]
     )
     ids = tx.session.execute(
         select(InboundItem.source, InboundItem.item_key, InboundItem.id).where(
@@ -228,8 +229,7 @@ def insert_privacies(tx: Tx, rows: Sequence[NewPrivacy], now: datetime) -> list[
     return [by_item[r.item_id] for r in rows]
 
 
-_ITEM_FIELDS = tuple(f.name for f in fields(NewItem))
-_item_values = attrgetter(*_ITEM_FIELDS)
+_ITEM_FIELDS = NewItem._fields
 _INSERT_ITEMS = bulk.Insert(
     InboundItem.__table__,  # type: ignore[arg-type]
     (*_ITEM_FIELDS, "attempts"),
