@@ -279,17 +279,19 @@ class IntakeService:
         views: dict[int, list[RequestView]] = {}
         for o, out in zip(owners, outcomes, strict=True):
             views.setdefault(o, []).append(out.request)
+        no_views: list[RequestView] = []
         self._privacy(tx, [(ids[i], p, items[i].received_at) for i, p in plans.items()], now)
         for i, p in plans.items():
             c = prepared[i].classification
+            made = views.get(i, no_views)
             if p.confirmable and self.mailer is not None:
-                self._confirm(tx, views.get(i, []), c)
+                self._confirm(tx, made, c)
             results[i] = ItemResult(
                 ids[i],
                 p.disposition,
                 c.message_class.value,
                 True,
-                tuple(v.id for v in views.get(i, [])),
+                tuple([v.id for v in made]),  # a list, not a generator: 0.5 µs an item
                 p.confirmable,
             )
 
