@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, func, select, text, update
@@ -249,7 +250,9 @@ class Tx:
             return set()
         if bulk.ENABLED:
             columns = tuple(rows[0])  # as Core: the keys of the first row
-            values = [tuple(r[c] for c in columns) for r in rows]
+            # an itemgetter of several keys gives a tuple (a suppression has eight), in C
+            # where a generator per row cost 1 µs (8,500 rows for 10,000 messages)
+            values = list(map(itemgetter(*columns), rows))
             found = bulk.execute(self.session, _suppression_insert(columns), values)
             return {int(r) for (r,) in found}
         table = Suppression.__table__
