@@ -453,17 +453,23 @@ class OptoutService:
         )
 
 
+#: text -> member: the same as ``Channel(text)`` for the texts a RequestRow holds (made
+#: from the members), without the enum's Python-level lookup (0.3 µs, twice a request)
+_CHANNELS: dict[str, Channel] = {c.value: c for c in Channel}
+_STATUSES: dict[str, RequestStatus] = {s.value: s for s in RequestStatus}
+
+
 def _view(request_id: int, row: RequestRow) -> RequestView:
     return RequestView(
         id=request_id,
-        channel=Channel(row.channel),
+        channel=_CHANNELS[row.channel],
         address=row.address,
         address_hash=row.address_hash,
         scope=row.scope,
         received_at=row.received_at,
         deadline=row.deadline,
         warn_at=row.warn_at,
-        status=RequestStatus(row.status),
+        status=_STATUSES[row.status],
         applied_at=row.applied_at,
         actor=row.actor,
         note=row.note,

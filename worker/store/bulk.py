@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
@@ -61,42 +62,59 @@ def execute(session: Session, spec: Insert, rows: Sequence[Sequence[Any]]) -> li
     parameter limit allows; the RETURNING rows (in no particular order), if any."""
     if not rows:
         return []
+    out: list[Any] = []
+    with _cursor(session) as (cur, name, last):
+        convs = _converters(spec, name)
+        per_stmt = max(1, min(MAX_ROWS, _MAX_PARAMS.get(name, 999) // len(spec.columns)))
+        start = 0
+        for size in _chunk_sizes(len(rows), per_stmt):
+            chunk = rows[start : start + size]
+            start += size
+            last[0] = sql = _sql(spec, name, size)
+            last[1] = params = _flatten(chunk, convs)
+            cur.execute(sql, params)
+            if spec.returning:
+                out.extend(cur.fetchall())
+    return out
+
+
+def query(session: Session, sql: dict[str, str], params: Sequence[Any]) -> list[Any]:
+    """The rows of one query (its text by dialect name, ``$n`` placeholders on
+    PostgreSQL, ``?`` on SQLite) on the session's connection, in its transaction."""
+    with _cursor(session) as (cur, name, last):
+        last[0], last[1] = sql[name], list(params)
+        cur.execute(sql[name], params)
+        rows: list[Any] = cur.fetchall()
+    return rows
+
+
+@contextmanager
+def _cursor(session: Session) -> Iterator[tuple[Any, str, list[Any]]]:
+    """A cursor on the connection the session holds, its dialect's name, and a list the
+    caller keeps the statement and parameters being run in, for the error raised."""
     conn = session.connection()
     dialect = conn.dialect
-    name = dialect.name
-    convs = _converters(spec, name)
-    per_stmt = max(1, min(MAX_ROWS, _MAX_PARAMS.get(name, 999) // len(spec.columns)))
     raw = conn.connection.driver_connection
     assert raw is not None
-    out: list[Any] = []
     # PostgreSQL: a RawCursor takes $n placeholders and skips psycopg's parsing of the
     # query text, which is cached only for queries of at most 50 parameters and costs
     # milliseconds for a VALUES list of 50 rows
-    if name == "postgresql":
+    if dialect.name == "postgresql":
         import psycopg  # here, not at the top: a SQLite deployment never loads it
 
         cur: Any = psycopg.RawCursor(raw)
     else:
         cur = raw.cursor()
-    sql = ""
-    params: list[Any] = []
+    last: list[Any] = ["", []]
     try:
-        start = 0
-        for size in _chunk_sizes(len(rows), per_stmt):
-            chunk = rows[start : start + size]
-            start += size
-            sql = _sql(spec, name, size)
-            params = _flatten(chunk, convs)
-            cur.execute(sql, params)
-            if spec.returning:
-                out.extend(cur.fetchall())
+        yield cur, dialect.name, last
     except dialect.loaded_dbapi.Error as exc:
         invalidated = dialect.is_disconnect(exc, raw, cur)
         if invalidated:
             conn.invalidate(exc)
         raise DBAPIError.instance(
-            sql,
-            params,
+            last[0],
+            last[1],
             exc,
             dialect.loaded_dbapi.Error,
             connection_invalidated=invalidated,
@@ -104,7 +122,6 @@ def execute(session: Session, spec: Insert, rows: Sequence[Sequence[Any]]) -> li
         ) from exc
     finally:
         cur.close()
-    return out
 
 
 #: statement sizes (rows) besides the parameter limit: every batch is cut into these, so

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 
@@ -50,8 +50,10 @@ class PrivacyView:
     status: str
 
 
-@dataclass(frozen=True)
-class NewItem:
+class NewItem(NamedTuple):
+    """An inbound item ready to insert; a named tuple for the reason ``repo.RequestRow``
+    gives."""
+
     source: str
     item_key: str
     message_id: str | None
@@ -78,16 +80,29 @@ def find_item(tx: Tx, source: str, item_key: str) -> ItemView | None:
 
 
 def find_items(tx: Tx, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], ItemView]:
-    """The items already in the ledger among ``(source, item_key)`` pairs: one query."""
+    """The items already in the ledger among ``(source, item_key)`` pairs: one query
+    (and one more to load those found, when there are any)."""
     if not keys:
         return {}
     wanted = set(keys)
-    rows = tx.session.scalars(
-        select(InboundItem).where(
-            InboundItem.source.in_({s for s, _ in wanted}),
-            InboundItem.item_key.in_({k for _, k in wanted}),
+    sources, item_keys = {s for s, _ in wanted}, {k for _, k in wanted}
+    if bulk.ENABLED:  # see _FIND_ITEMS; then the ORM loads only what it found
+        found = [
+            int(item_id)
+            for item_id, source, key in bulk.query(
+                tx.session, _FIND_ITEMS, _lists(tx, sources, item_keys)
+            )
+            if (source, key) in wanted
+        ]
+        if not found:
+            return {}
+        rows = tx.session.scalars(select(InboundItem).where(InboundItem.id.in_(found)))
+    else:
+        rows = tx.session.scalars(
+            select(InboundItem).where(
+                InboundItem.source.in_(sources), InboundItem.item_key.in_(item_keys)
+            )
         )
-    )
     return {(r.source, r.item_key): _view(tx, r) for r in rows if (r.source, r.item_key) in wanted}
 
 
@@ -96,12 +111,47 @@ def first_by_message_ids(tx: Tx, message_ids: Sequence[str]) -> dict[str, int]:
     mailbox are recognised with one query per batch."""
     if not message_ids:
         return {}
-    rows = tx.session.execute(
-        select(InboundItem.message_id, func.min(InboundItem.id))
-        .where(InboundItem.message_id.in_(set(message_ids)), InboundItem.status != "failed")
-        .group_by(InboundItem.message_id)
-    )
+    rows: Sequence[Any]
+    if bulk.ENABLED:  # see _FIND_ITEMS
+        rows = bulk.query(tx.session, _FIRST_BY_MESSAGE_IDS, _lists(tx, set(message_ids)))
+    else:
+        rows = tx.session.execute(
+            select(InboundItem.message_id, func.min(InboundItem.id))
+            .where(InboundItem.message_id.in_(set(message_ids)), InboundItem.status != "failed")
+            .group_by(InboundItem.message_id)
+        ).all()
     return {str(mid): int(item_id) for mid, item_id in rows}
+
+
+#: The two lookups of every intake batch, on the driver: through the ORM each bound its
+#: 500 keys as an expanding IN list, which SQLAlchemy renders again on every call
+#: (30,000 bound parameters named for a 10,000-message commit: with the statements
+#: built around them, ~0.15 s of its 1.2 s of CPU). Here the keys are one parameter
+#: each, a JSON array (SQLite's json_each) or a text[] (PostgreSQL), and both use the
+#: indexes the IN lists used (unique (source, item_key); message_id).
+_FIND_ITEMS = {
+    "sqlite": "SELECT id, source, item_key FROM inbound_items"
+    " WHERE source IN (SELECT value FROM json_each(?))"
+    " AND item_key IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT id, source, item_key FROM inbound_items"
+    " WHERE source = ANY($1::text[]) AND item_key = ANY($2::text[])",
+}
+_FIRST_BY_MESSAGE_IDS = {
+    "sqlite": "SELECT message_id, min(id) FROM inbound_items"
+    " WHERE message_id IN (SELECT value FROM json_each(?)) AND status != 'failed'"
+    " GROUP BY message_id",
+    "postgresql": "SELECT message_id, min(id) FROM inbound_items"
+    " WHERE message_id = ANY($1::text[]) AND status != 'failed' GROUP BY message_id",
+}
+
+
+def _lists(tx: Tx, *values: Collection[str]) -> list[Any]:
+    """Each collection of strings as one bound parameter of the dialect's kind. On SQLite
+    a JSON array, not ASCII-escaped: a string the driver cannot bind (a lone surrogate)
+    fails here as it failed as an IN list's parameter."""
+    if tx.dialect == "sqlite":
+        return [json.dumps(list(v), ensure_ascii=False) for v in values]
+    return [list(v) for v in values]
 
 
 def soft_bounces(tx: Tx, hashes: Collection[str]) -> dict[str, list[SoftBounce]]:
@@ -148,11 +198,11 @@ def insert_items(tx: Tx, items: Sequence[NewItem]) -> list[int]:
     if not items:
         return []
     if bulk.ENABLED:  # one INSERT … RETURNING; the order of the ids comes from the keys
-        found = bulk.execute(tx.session, _INSERT_ITEMS, [(*_item_values(i), 1) for i in items])
+        found = bulk.execute(tx.session, _INSERT_ITEMS, [(*i, 1) for i in items])
         new = {(source, key): int(item_id) for item_id, source, key in found}
         return [new[(i.source, i.item_key)] for i in items]
     tx.session.connection().execute(
-        insert(InboundItem), [{**i.__dict__, "attempts": 1} for i in items]
+        insert(InboundItem), [{**i._asdict(), "attempts": 1} for i in items]
     )
     ids = tx.session.execute(
         select(InboundItem.source, InboundItem.item_key, InboundItem.id).where(
@@ -228,8 +278,7 @@ def insert_privacies(tx: Tx, rows: Sequence[NewPrivacy], now: datetime) -> list[
     return [by_item[r.item_id] for r in rows]
 
 
-_ITEM_FIELDS = tuple(f.name for f in fields(NewItem))
-_item_values = attrgetter(*_ITEM_FIELDS)
+_ITEM_FIELDS = NewItem._fields
 _INSERT_ITEMS = bulk.Insert(
     InboundItem.__table__,  # type: ignore[arg-type]
     (*_ITEM_FIELDS, "attempts"),

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from datetime import datetime
-from operator import attrgetter
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -34,9 +33,15 @@ from worker.store.models import AuditEvent, Request, Suppression
 OPEN_STATUSES = (RequestStatus.PENDING.value, RequestStatus.NEEDS_REVIEW.value)
 
 
-@dataclass(frozen=True)
-class RequestRow:
-    """A request ready to insert: the service has validated and timed it."""
+class RequestRow(NamedTuple):
+    """A request ready to insert: the service has validated and timed it.
+
+    A named tuple, like :class:`AuditRow` and ``inbound.NewItem``, rather than a frozen
+    dataclass: intake's commit builds 55,000 of these rows per 10,000 messages, and a
+    frozen dataclass's ``__init__`` calls ``object.__setattr__`` once a field (0.94 µs
+    an 8-field row, 0.27 µs as a named tuple). Immutable all the same, and the tuple is
+    the row the bulk INSERT binds, in column order.
+    """
 
     channel: str
     address: str
@@ -55,8 +60,9 @@ class RequestRow:
     applied_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class AuditRow:
+class AuditRow(NamedTuple):
+    """An audit event ready to insert (see :class:`RequestRow` on the named tuple)."""
+
     kind: AuditKind
     at: datetime
     request_id: int | None = None
@@ -105,7 +111,7 @@ class Tx:
     # -- requests --------------------------------------------------------------------
     def insert_request(self, row: RequestRow) -> RequestView | None:
         """Insert, or return None when the evidence key was recorded before."""
-        values = dict(row.__dict__)
+        values = row._asdict()
         stmt = self._insert(Request).values(**values).on_conflict_do_nothing()
         new_id = self.session.execute(stmt.returning(Request.id)).scalar_one_or_none()
         if new_id is None:
@@ -121,13 +127,13 @@ class Tx:
         if not rows:
             return {}
         if bulk.ENABLED:
-            found = bulk.execute(self.session, _INSERT_REQUESTS, list(map(_request_values, rows)))
+            found = bulk.execute(self.session, _INSERT_REQUESTS, rows)  # tuples in column order
             return {key: int(new_id) for new_id, key in found}
         table = Request.__table__
         stmt = (
             self._insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.evidence_key)
         )
-        result = self.session.connection().execute(stmt, [dict(r.__dict__) for r in rows])
+        result = self.session.connection().execute(stmt, [r._asdict() for r in rows])
         return {key: int(new_id) for new_id, key in result}
 
     def get_request(self, request_id: int) -> RequestView | None:
@@ -244,7 +250,9 @@ class Tx:
             return set()
         if bulk.ENABLED:
             columns = tuple(rows[0])  # as Core: the keys of the first row
-            values = [tuple(r[c] for c in columns) for r in rows]
+            # an itemgetter of several keys gives a tuple (a suppression has eight), in C
+            # where a generator per row cost 1 µs (8,500 rows for 10,000 messages)
+            values = list(map(itemgetter(*columns), rows))
             found = bulk.execute(self.session, _suppression_insert(columns), values)
             return {int(r) for (r,) in found}
         table = Suppression.__table__
@@ -393,8 +401,7 @@ def blocked_hashes(tx: Tx, hashes: Sequence[str], scopes: Sequence[str]) -> set[
     return out
 
 
-_REQUEST_FIELDS = tuple(f.name for f in fields(RequestRow))
-_request_values = attrgetter(*_REQUEST_FIELDS)
+_REQUEST_FIELDS = RequestRow._fields
 _INSERT_REQUESTS = bulk.Insert(
     Request.__table__,  # type: ignore[arg-type]
     _REQUEST_FIELDS,
