@@ -6,6 +6,7 @@ failure is reproducible); test_headers_text.py compares whole parsed messages.
 
 from __future__ import annotations
 
+import email.policy
 import io
 import random
 import re
@@ -96,3 +97,32 @@ def test_memoised_parts_are_freed_without_the_collector() -> None:
     finally:
         if was_on:
             gc.enable()
+
+
+def test_payload_bytes_are_get_payload_decoded() -> None:
+    from email.message import Message
+
+    from worker.core.message import _POLICY, _payload_bytes, parse_bytes
+
+    rnd = random.Random(4)
+    ctes = [
+        None, "7bit", "8BIT", "Binary", "base64", "quoted-printable", "x-uuencode", " 7bit",
+        "7bit ", "7bi\udce9t", "bïnary", "", "7bit\r\n", "=?utf-8?q?7bit?=",
+    ]  # fmt: skip
+    bodies = ["plain text\r\n", "aGVsbG8=\n", "caf=C3=A9\n", "caf\udcc3\udca9", "é", "", "=\n"]
+    for _ in range(4000):
+        cte = rnd.choice(ctes)
+        head = "Content-Type: text/plain\r\n"
+        if cte is not None:
+            name = rnd.choice(["Content-Transfer-Encoding", "CONTENT-transfer-encoding"])
+            head += f"{name}: {cte}\r\n"
+        raw = (head + "\r\n" + "".join(rnd.choice(bodies) for _ in range(3))).encode(
+            "utf-8", "surrogateescape"
+        )
+        msg = parse_bytes(raw)
+        assert _payload_bytes(msg) == msg.get_payload(decode=True), raw
+        other = Message(policy=rnd.choice([_POLICY, email.policy.compat32, email.policy.default]))
+        for name, value in msg.raw_items():
+            other[name] = value
+        other.set_payload(msg.get_payload())
+        assert _payload_bytes(other) == other.get_payload(decode=True), raw
