@@ -126,3 +126,52 @@ def test_payload_bytes_are_get_payload_decoded() -> None:
             other[name] = value
         other.set_payload(msg.get_payload())
         assert _payload_bytes(other) == other.get_payload(decode=True), raw
+
+
+def _old_is_attachment(part: object) -> bool:
+    try:
+        return part.get_content_disposition() == "attachment"  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+def _old_children(part: object) -> list[object]:
+    from email.message import Message
+
+    try:
+        if not part.is_multipart():  # type: ignore[attr-defined]
+            return []
+        payload = part.get_payload()  # type: ignore[attr-defined]
+    except Exception:
+        return []
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def test_children_and_attachments_read_as_the_message_methods() -> None:
+    from email.message import Message
+
+    from tests.bench.bench_intake import corpus_like_backlog
+    from worker.core.message import _POLICY, children, is_attachment, parse_bytes, walk
+
+    rnd = random.Random(6)
+    dispositions = [
+        "attachment", "ATTACHMENT; filename=a.txt", "inline", " attachment", "attach\udce9ment",
+        "", "=?utf-8?q?attachment?=", "attachment;",
+    ]  # fmt: skip
+    for raw in corpus_like_backlog(300, seed=8):
+        msg = parse_bytes(raw)
+        for part in walk(msg):
+            if rnd.random() < 0.5:
+                name = rnd.choice(["Content-Disposition", "content-DISPOSITION", "X-Other"])
+                part[name] = rnd.choice(dispositions)
+            assert is_attachment(part) == _old_is_attachment(part)
+            assert children(part) == _old_children(part)
+    for policy in (_POLICY, email.policy.compat32, email.policy.default):
+        for payload in (None, "text", [Message(), "not a part"], b"bytes"):
+            part = Message(policy=policy)
+            part["Content-Disposition"] = "attachment"
+            part._payload = payload  # type: ignore[attr-defined]
+            assert is_attachment(part) == _old_is_attachment(part)
+            assert children(part) == _old_children(part)
+            del part["Content-Disposition"]
+            assert is_attachment(part) == _old_is_attachment(part)
