@@ -6,6 +6,7 @@ failure is reproducible); test_headers_text.py compares whole parsed messages.
 
 from __future__ import annotations
 
+import contextlib
 import email.policy
 import io
 import random
@@ -175,3 +176,68 @@ def test_children_and_attachments_read_as_the_message_methods() -> None:
             assert children(part) == _old_children(part)
             del part["Content-Disposition"]
             assert is_attachment(part) == _old_is_attachment(part)
+
+
+def test_parts_without_content_type_read_as_the_message_methods() -> None:
+    from email.message import Message
+
+    from tests.bench.bench_intake import corpus_like_backlog
+    from worker.core.message import (
+        _POLICY,
+        _charset,
+        _ctype,
+        _param,
+        _without_content_type,
+        parse_bytes,
+        walk,
+    )
+
+    seen = 0
+    rnd = random.Random(7)
+    raws = list(corpus_like_backlog(300, seed=10))
+    raws += [b"Subject: x\r\n\r\nbody", b"X: y\n\n", b"\n\nno headers"]
+    for raw in raws:
+        for part in walk(parse_bytes(raw)):
+            if rnd.random() < 0.3:
+                del part["Content-Type"]
+            if rnd.random() < 0.2:
+                part.set_default_type(rnd.choice(["message/rfc822", "text/plain"]))
+            seen += _without_content_type(part)
+            assert _ctype(part) == part.get_content_type()
+            assert _param(part, "charset") == (part.get_param("charset") or "").lower()
+            charset = part.get_content_charset()
+            assert (_charset(part) is None) == (not charset)
+    assert seen > 300
+    for policy in (_POLICY, email.policy.compat32, email.policy.default):
+        part = Message(policy=policy)
+        assert _ctype(part) == part.get_content_type()
+        assert _param(part, "charset") == ""
+        assert _charset(part) is None
+
+
+def test_header_items_are_the_message_items() -> None:
+    from email.message import Message
+
+    from worker.core.message import _POLICY, header_items, parse_bytes
+
+    rnd = random.Random(8)
+    names = ["Content-Type", "content-transfer-encoding", "Subject", "From", "X-A"]
+    values = [
+        "text/plain", "multipart/mixed; boundary=\"a b\"", "base64", "b ase64", "caf\udcc3\udca9",
+        "é", "=?utf-8?q?caf=C3=A9?=", "text/plain; charset=\"utf-8\" (comment)", "", "a\r\n b",
+    ]  # fmt: skip
+    for _ in range(3000):
+        head = "".join(
+            f"{rnd.choice(names)}: {rnd.choice(values)}\r\n" for _ in range(rnd.randint(0, 5))
+        )
+        msg = parse_bytes((head + "\r\nbody").encode("utf-8", "surrogateescape"))
+        assert _typed(header_items(msg)) == _typed(msg.items()), head
+        other = Message(policy=rnd.choice([_POLICY, email.policy.compat32, email.policy.default]))
+        for name, value in msg.raw_items():
+            with contextlib.suppress(ValueError):  # the modern policy takes no folded value
+                other[name] = value
+        assert _typed(header_items(other)) == _typed(other.items()), head
+
+
+def _typed(items: list[tuple[str, object]]) -> list[tuple[str, type, str]]:
+    return [(k, type(v), str(v)) for k, v in items]

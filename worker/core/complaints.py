@@ -24,6 +24,7 @@ from worker.core.message import (
     content_type,
     decode_payload,
     header,
+    header_items,
     headers,
     normalised,
     param,
@@ -118,7 +119,7 @@ def _items(part: Message) -> list[tuple[str, str]]:
     # email.header.Header, and the compiled module checks every value against the stubs'
     # type, so one such byte in "Arrival-Date" made it drop every field of the report
     # (and the complaint its Feedback-Type), where the source read them all
-    items: Any = part.items()
+    items: Any = header_items(part)
     try:
         return [(str(k), str(v)) for k, v in items]
     except Exception:
