@@ -97,7 +97,7 @@ def test_addr_specs_are_getaddresses() -> None:
         ]
         values = [rnd.choice([",", ", ", " , ", ",,"]).join(items)]
         values += ["".join(rnd.choice(_TOKENS[:22]) for _ in range(rnd.randint(0, 6)))]
-        for case in (values, values[:1], values[1:]):
+        for case in (values, values[:1], values[1:], values[:0]):  # [] too: none at all
             expected = [addr for _name, addr in email.utils.getaddresses(case)]
             assert _addr_specs(case) == expected, case
 

@@ -108,7 +108,7 @@ class _PartView:
         self.mark = mark
         #: the part has the modern policy (header objects), see :func:`_modern`
         self.modern = modern
-        self.index: dict[str, tuple[tuple[str, Any], ...]] | None = None
+        self.index: dict[str, list[tuple[str, Any]]] | None = None
         #: decoded header values by lower-case name
         self.decoded: dict[str, tuple[str, ...]] = {}
         self.ctype: str | None = None
@@ -116,15 +116,15 @@ class _PartView:
         #: other strings, by (kind, extra)
         self.other: dict[tuple[str, object], Any] | None = None
 
-    def raw(self, msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
+    def raw(self, msg: Message) -> dict[str, list[tuple[str, Any]]]:
         """The part's raw headers by lower-case name, in order (compat32 parts)."""
         index = self.index
         if index is None:
-            grouped: dict[str, list[tuple[str, Any]]] = {}
+            # lists, not tuples made of them: nothing changes them once built
+            index = self.index = {}
             # the list raw_items() copies, read in place (raw_items is interpreted code)
             for name, value in cast(Any, msg)._headers:
-                grouped.setdefault(_lower_name(name), []).append((name, value))
-            index = self.index = {name: tuple(values) for name, values in grouped.items()}
+                index.setdefault(_lower_name(name), []).append((name, value))
         return index
 
     def get(self, kind: str, extra: object) -> Any:
@@ -956,6 +956,10 @@ _SIMPLE_MAILBOXES = re.compile(
 
 def _addr_specs(values: list[str]) -> list[str]:
     """The addr-spec of every address in ``values``, as ``email.utils.getaddresses``."""
+    if not values:
+        # none, from the interpreted parser that half the callers (absent headers) ran
+        # for its answer, [] (10,000 instructions a call)
+        return []
     joined = ", ".join(values)
     fast: list[str] = []
     pos = 0
