@@ -32,6 +32,37 @@ def test_header_line_is_the_feed_parsers_pattern() -> None:
         assert _header_line(line) == (_HEADER_LINE.match(line) is not None), repr(line)
 
 
+def test_header_line_answers_again_from_its_memo() -> None:
+    from worker.core.message import _HEADER_NAMES, _HEADER_NAMES_KEPT
+
+    lines = _samples(20000, 5)
+    for line in lines + lines:  # the second time from the memo, where it kept the name
+        assert _header_line(line) == (_HEADER_LINE.match(line) is not None), repr(line)
+    assert len(_HEADER_NAMES) <= _HEADER_NAMES_KEPT
+
+
+def _old_source_field(lines: list[str], colon: int = -1) -> tuple[str, str]:
+    first = lines[0]
+    if colon < 0:
+        colon = first.find(":")
+    value = first[colon + 1 :].lstrip(" \t")
+    if len(lines) > 1:
+        value += "".join(lines[1:])
+    return first[:colon], value.rstrip("\r\n")
+
+
+def test_source_field_is_the_slices_it_replaces() -> None:
+    from worker.core.message import _source_field
+
+    rnd = random.Random(9)
+    pieces = [*_PIECES, "Subject", ": ", " \t ", "\r\n", "value", "::"]
+    for _ in range(20000):
+        lines = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))]
+        lines += ["".join(rnd.choice(pieces) for _ in range(3)) for _ in range(rnd.randint(0, 2))]
+        colon = lines[0].find(":") if rnd.random() < 0.5 else -1
+        assert _source_field(lines, colon) == _old_source_field(lines, colon), lines
+
+
 def test_split_lines_are_stringio_lines() -> None:
     # the parser's texts are ASCII/surrogateescape decodes of bytes: every byte value
     rnd = random.Random(2)
