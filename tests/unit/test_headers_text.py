@@ -586,6 +586,10 @@ def test_head_end_is_the_first_empty_line() -> None:
         raw = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
         assert _head_end(raw) == reference(raw), raw
     assert _head_end(b"a: b\r\n" * 5000) == reference(b"a: b\r\n" * 5000)
+    for end in (b"\n\n", b"\n\r\n"):  # an empty line across the cut, or just within it
+        for at in range(16376, 16390):
+            raw = b"x" * at + end + b"y" * 20
+            assert _head_end(raw) == reference(raw), (at, end)
 
 
 def test_caseless_keeps_every_character_in_place() -> None:

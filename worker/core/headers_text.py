@@ -110,12 +110,11 @@ def _render_addresses(value: str) -> str | None:
         match = _MAILBOX.fullmatch(item)
         if match is None:
             return None
-        bare = match.group("bare")
+        # the four groups in one method call, not one a group (a new From costs a mailbox)
+        bare, quoted, atoms, addr = match.group("bare", "quoted", "atoms", "angle")
         if bare is not None:
             out.append(bare)
             continue
-        addr = match.group("angle")
-        quoted, atoms = match.group("quoted"), match.group("atoms")
         if quoted is not None:
             display = quoted
         elif atoms is not None:
