@@ -30,10 +30,10 @@ from worker.errors import InvalidAddress
 #: how much decoded body text any one reader looks at; intent lives in the first lines
 TEXT_LIMIT = 256 * 1024
 
-_BLOCK_TAGS = frozenset(
+_BLOCK_TAGS: Final = frozenset(
     {"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
 )
-_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+_SKIP_TAGS: Final = frozenset({"script", "style", "head", "title"})
 
 
 class _Scope:
@@ -206,11 +206,11 @@ def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
     return value
 
 
-_TOKEN = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
+_TOKEN: Final = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
 #: MIME headers whose plain shapes compat32 reads as the modern policy does (the same
 #: type, parameters and boundary); for any other shape the modern policy's rendering is
 #: what the original classifier's parser and MIME lookups saw, so that is what is served
-_PLAIN_MIME = {
+_PLAIN_MIME: Final = {
     "content-type": re.compile(
         rf"[ \t]*{_TOKEN}/{_TOKEN}[ \t]*"
         rf"(?:;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\x00-\x1f\x7f-\uffff]*\")[ \t]*)*"
@@ -254,7 +254,7 @@ class _Policy(email.policy.Compat32):
         return super().header_fetch_parse(name, value)
 
 
-_POLICY = _Policy()
+_POLICY: Final = _Policy()
 
 
 def plain_mime(msg: Message) -> bool:
@@ -292,7 +292,7 @@ def parse_checked(raw: bytes) -> tuple[Message, bool]:
 
 #: the feed parser's header-or-continuation line test (email.feedparser.headerRE), which
 #: :func:`_header_line` stands for
-_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+_HEADER_LINE: Final = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
 
 
 def _header_line(line: str) -> bool:
@@ -326,7 +326,7 @@ _HEADER_NAMES_KEPT: Final = 512
 #: where ``str.splitlines`` ends a line but the feed parser does not (it ends lines at
 #: \r\n, \r and \n only); the other breaks splitlines knows (\x85, \u2028, \u2029) never
 #: come out of an ASCII/surrogateescape decode, which maps every byte over 0x7f to U+DCxx
-_OTHER_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e")
+_OTHER_BREAKS: Final = ("\v", "\f", "\x1c", "\x1d", "\x1e")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -352,7 +352,7 @@ def _head_end(raw: bytes) -> int:
 
 
 #: an empty line, found by the line break before it ("\r\n" or "\n")
-_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_EMPTY_LINE: Final = re.compile(rb"\n\r?\n")
 
 
 def _composite(head: bytes) -> bool:
@@ -494,7 +494,7 @@ def _default_type(part: Message) -> str | None:
     return default if type(default) is str else None
 
 
-_NLCRE = re.compile(r"\r\n|\r|\n")
+_NLCRE: Final = re.compile(r"\r\n|\r|\n")
 
 
 def _without_eol(text: str) -> str:
@@ -520,7 +520,7 @@ def _attach(parent: Message, msg: Message) -> None:
 
 #: how deeply :class:`_LineParser` nests parts before it gives up on the message (no
 #: mail client nests a tenth as deep; :func:`walk` reads 20 levels)
-_MAX_NESTING = 100
+_MAX_NESTING: Final = 100
 
 
 class _LineParser:
@@ -974,11 +974,11 @@ def raw_addresses_in(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(addr for addr in _addr_specs(list(values)) if "@" in addr)
 
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
-_SIMPLE_ADDR = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+_ATEXT: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
+_SIMPLE_ADDR: Final = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
 #: a list of plain mailboxes (``a@b``, ``Name <a@b>``), for which getaddresses is known
 #: to return just the addr-specs (test_headers_text.py compares the two)
-_SIMPLE_MAILBOXES = re.compile(
+_SIMPLE_MAILBOXES: Final = re.compile(
     rf"[ \t]*(?:[A-Za-z0-9 \t]*<[ \t]*(?P<angle>{_SIMPLE_ADDR})[ \t]*>|(?P<bare>{_SIMPLE_ADDR}))"
     rf"[ \t]*(?:,|$)"
 )
@@ -1065,7 +1065,7 @@ def _decode_payload(part: Message, limit: int) -> str:
 
 
 #: transfer encodings that ``Message.get_payload(decode=True)`` leaves as they are
-_IDENTITY_CTE = frozenset({"7bit", "8bit", "binary"})
+_IDENTITY_CTE: Final = frozenset({"7bit", "8bit", "binary"})
 
 
 def _payload_bytes(part: Message) -> Any:
@@ -1305,7 +1305,7 @@ def _header_block(msg: Message) -> str:
 
 #: characters that ``re.IGNORECASE`` matches to an ASCII letter but ``str.lower`` does not
 #: map to one character (U+0130 lower-cases to two), checked in test_headers_text.py
-_CASELESS_CHARS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+_CASELESS_CHARS: Final = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 
 
 def caseless(text: str) -> str:
@@ -1316,7 +1316,7 @@ def caseless(text: str) -> str:
     return _caseless_cached(text) if len(text) <= _CACHE_TEXT else _caseless(text)
 
 
-_CACHE_TEXT = 64 * 1024
+_CACHE_TEXT: Final = 64 * 1024
 
 
 def caseless_once(text: str) -> str:
