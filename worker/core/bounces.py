@@ -325,8 +325,11 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
             match = _FIELD_CASELESS.match(folded, start, end) if start >= taken else None
             if match is not None:
                 taken = match.end()
-                name = unfolded[match.start(1) : match.end(1)].lower()
-                fields.setdefault(name, unfolded[match.start(2) : match.end(2)].strip())
+                # a span a group: one method call each, not a start() and an end()
+                name_start, name_end = match.span(1)
+                value_start, value_end = match.span(2)
+                name = unfolded[name_start:name_end].lower()
+                fields.setdefault(name, unfolded[value_start:value_end].strip())
         addresses = [
             _dsn_address(fields[key])
             for key in ("original-recipient", "final-recipient", "x-actual-recipient")

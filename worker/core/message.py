@@ -865,12 +865,20 @@ def _boundary_of(name: str, value: str) -> str | None:
 
 def header(msg: Message, name: str) -> str:
     """The first ``name`` header, decoded (RFC 2047) and unfolded; ``""`` when absent."""
-    values = headers(msg, name)
+    values = _decoded(msg, name)  # not the list headers() copies for its caller
     return values[0] if values else ""
 
 
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
+    return list(_decoded(msg, name))
+
+
+_NO_VALUES: Final[tuple[str, ...]] = ()
+
+
+def _decoded(msg: Message, name: str) -> tuple[str, ...]:
+    """:func:`headers`, as the tuple the part's view keeps."""
     lname = _lower_name(name)
     view = _part_view(msg)
     decoded = view.decoded.get(lname)
@@ -884,7 +892,7 @@ def headers(msg: Message, name: str) -> list[str]:
         else:
             raw = view.raw(msg).get(lname)
             if raw is None:  # most names asked for are absent
-                return []
+                return _NO_VALUES
             try:
                 rendered = [_render(k, v) for k, v in raw]
             except Exception:  # as the modern policy's get_all would raise: nothing
@@ -892,7 +900,7 @@ def headers(msg: Message, name: str) -> list[str]:
             decoded = tuple(_texts(rendered))
         if view.mark is not None:
             view.decoded[lname] = decoded
-    return list(decoded)
+    return decoded
 
 
 def _texts(found: list[Any]) -> list[str]:
