@@ -272,3 +272,15 @@ def test_header_items_are_the_message_items() -> None:
 
 def _typed(items: list[tuple[str, object]]) -> list[tuple[str, type, str]]:
     return [(k, type(v), str(v)) for k, v in items]
+
+
+def test_walked_parts_are_the_walk_generators() -> None:
+    from tests.bench.bench_intake import corpus_like_backlog
+    from worker.core.message import _walk, _walked, parse_bytes
+
+    deep = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n" * 30 + b"\nx\n"
+    for raw in [*corpus_like_backlog(200, seed=12), deep]:
+        msg = parse_bytes(raw)
+        assert list(_walked(msg)) == list(_walk(msg, 0))
+        for part in _walked(msg):
+            assert list(_walked(part)) == list(_walk(part, 0))
