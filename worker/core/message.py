@@ -300,7 +300,8 @@ def _header_line(line: str) -> bool:
     was a tenth of parsing (test_headers_text.py compares the two)."""
     if not line:
         return False
-    if line[0] in " \t" or line.startswith("From "):
+    # s[i] == "c" compiles to a compare of code points; "in" to a substring search
+    if line[0] == " " or line[0] == "\t" or line.startswith("From "):
         return True
     colon = line.find(":")
     if colon < 0:
@@ -399,16 +400,15 @@ def _parse_single_part(raw: bytes) -> Message | None:
     pos = 0
     for line in _split_lines(text[:cut] if cut else text):  # split at \r\n, \r and \n
         if not _header_line(line):
-            if line[0] not in "\r\n":
+            if line[0] != "\r" and line[0] != "\n":
                 return None  # a body line without the empty separator line: a defect
             pos += len(line)
             break
-        first = line[0]
-        if first in " \t":
+        if line[0] == " " or line[0] == "\t":
             if not current:
                 return None  # the first header line is a continuation: a defect
             current.append(line)
-        elif first == ":" or line.startswith("From "):
+        elif line[0] == ":" or line.startswith("From "):
             return None  # a header without a name, or an envelope line
         else:
             if current:
@@ -443,9 +443,9 @@ def _source_field(lines: list[str], colon: int = -1) -> tuple[str, str]:
     # and rstrip made a string each (test_message_shortcuts.py compares the two)
     start = colon + 1
     end = len(first)
-    while start < end and first[start] in " \t":
+    while start < end and (first[start] == " " or first[start] == "\t"):
         start += 1
-    while end > start and first[end - 1] in "\r\n":
+    while end > start and (first[end - 1] == "\n" or first[end - 1] == "\r"):
         end -= 1
     return first[:colon], first[start:end]
 
@@ -639,7 +639,7 @@ class _LineParser:
             if line == "":
                 break
             if not _header_line(line):
-                if line[0] not in "\r\n":  # not _NLCRE.match(line)
+                if line[0] != "\r" and line[0] != "\n":  # not _NLCRE.match(line)
                     self._defect(cur, errors.MissingHeaderBodySeparatorDefect())
                     self._unreadline(line)
                 break
@@ -757,7 +757,7 @@ class _LineParser:
         lastvalue: list[str] = []  # the lines of the header being read, if any
         lastcolon = 0
         for lineno, line in enumerate(lines):
-            if line[0] in " \t":
+            if line[0] == " " or line[0] == "\t":
                 if not lastvalue:
                     self._defect(cur, errors.FirstHeaderLineIsContinuationDefect(line))
                     continue
