@@ -109,7 +109,12 @@ def fold(text: str) -> str:
         low = text.lower()
         # ASCII whitespace but the space is unprintable: a printable text with no space
         # at its ends nor two together is its own split words joined (most lines are)
-        if low.isprintable() and "  " not in low and low[:1] != " " and low[-1:] != " ":
+        if (
+            low.isprintable()
+            and "  " not in low
+            and not low.startswith(" ")  # compiled in place, where a slice made a string
+            and not low.endswith(" ")
+        ):
             return low
         return " ".join(low.split())
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
