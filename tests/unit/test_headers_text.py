@@ -97,7 +97,7 @@ def test_addr_specs_are_getaddresses() -> None:
         ]
         values = [rnd.choice([",", ", ", " , ", ",,"]).join(items)]
         values += ["".join(rnd.choice(_TOKENS[:22]) for _ in range(rnd.randint(0, 6)))]
-        for case in (values, values[:1], values[1:]):
+        for case in (values, values[:1], values[1:], values[:0]):  # [] too: none at all
             expected = [addr for _name, addr in email.utils.getaddresses(case)]
             assert _addr_specs(case) == expected, case
 
@@ -586,6 +586,10 @@ def test_head_end_is_the_first_empty_line() -> None:
         raw = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
         assert _head_end(raw) == reference(raw), raw
     assert _head_end(b"a: b\r\n" * 5000) == reference(b"a: b\r\n" * 5000)
+    for end in (b"\n\n", b"\n\r\n"):  # an empty line across the cut, or just within it
+        for at in range(16376, 16390):
+            raw = b"x" * at + end + b"y" * 20
+            assert _head_end(raw) == reference(raw), (at, end)
 
 
 def test_caseless_keeps_every_character_in_place() -> None:

@@ -14,6 +14,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from typing import Final
 
 from worker.errors import InvalidAddress
 
@@ -29,7 +30,7 @@ def lower(text: str) -> str:
     return text.lower() if text.isascii() else _STR_LOWER(text)
 
 
-_MAX_LENGTH = 320
+_MAX_LENGTH: Final = 320
 
 
 # The plain shape most addresses have: dot-atoms of letters, digits, "_", "+" and "-"
@@ -44,14 +45,14 @@ _MAX_LENGTH = 320
 #: unusual addresses need it (it is imported by :func:`full_normalise`); a unit test
 #: holds the two lists equal
 SPECIAL_USE_DOMAIN_NAMES = ("arpa", "invalid", "local", "localhost", "onion", "test")
-_SPECIAL_TLDS = sorted(
+_SPECIAL_TLDS: Final = sorted(
     (name for name in SPECIAL_USE_DOMAIN_NAMES if "." not in name), key=len, reverse=True
 )
 #: multi-label special-use names (none in email_validator today) are checked by suffix
-_SPECIAL_MULTI = tuple(
+_SPECIAL_MULTI: Final = tuple(
     sep + name for name in SPECIAL_USE_DOMAIN_NAMES if "." in name for sep in ".@"
 )
-_PLAIN = re.compile(
+_PLAIN: Final = re.compile(
     r"(?=[^@]{1,64}@)"
     r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@"
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
@@ -188,7 +189,9 @@ def mask(address: str) -> str:
     return f"{first}***@{domain}"
 
 
-_EMAIL_RE = re.compile(r"[^\s<>\"'(),;:@]+@[A-Za-z0-9.\-\u0080-\uffff]+\.[A-Za-z\u0080-\uffff]{2,}")
+_EMAIL_RE: Final = re.compile(
+    r"[^\s<>\"'(),;:@]+@[A-Za-z0-9.\-\u0080-\uffff]+\.[A-Za-z\u0080-\uffff]{2,}"
+)
 
 
 def mask_in_text(text: str) -> str:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from worker.core.addresses import lower
 from worker.core.message import (
@@ -38,23 +38,25 @@ from worker.core.phrases import AUTO_REPLY_SUBJECTS, BOUNCE_SUBJECTS
 from worker.core.signals import TextSet, is_read_receipt
 from worker.core.signals import finite_language as _finite_language
 
-_FIELD = re.compile(
+_FIELD: Final = re.compile(
     r"^(final-recipient|original-recipient|x-actual-recipient|action|status|diagnostic-code)"
     r"\s*:\s*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 #: _FIELD for caseless() text (see the cue patterns below)
-_FIELD_CASELESS = re.compile(_FIELD.pattern, re.MULTILINE)
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-=/!#$&'*^`{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_FIELD_CASELESS: Final = re.compile(_FIELD.pattern, re.MULTILINE)
+_ADDRESS: Final = re.compile(
+    r"[A-Za-z0-9._%+\-=/!#$&'*^`{|}~]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+)
 # The look-behinds come after the first character, not before it: the same matches as
 # ``\b([245])…`` and ``(?<![\d.])([45])…``, but ``re`` can then skip ahead to a digit.
-_STATUS = re.compile(r"([245])(?<!\w[245])\.(\d{1,3})\.(\d{1,3})\b")
-_SMTP_CODE = re.compile(r"([45])(?<![\d.][45])\d\d(?:[ -]|$)")
-_PERMANENT_CODE = re.compile(r"5(?<!\w5)\.\d{1,3}\.\d{1,3}\b|5(?<![\d.]5)\d\d[ -]")
-_SES = re.compile(r'"notificationType"\s*:\s*"(Bounce|Complaint|Delivery)"')
+_STATUS: Final = re.compile(r"([245])(?<!\w[245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_CODE: Final = re.compile(r"([45])(?<![\d.][45])\d\d(?:[ -]|$)")
+_PERMANENT_CODE: Final = re.compile(r"5(?<!\w5)\.\d{1,3}\.\d{1,3}\b|5(?<![\d.]5)\d\d[ -]")
+_SES: Final = re.compile(r'"notificationType"\s*:\s*"(Bounce|Complaint|Delivery)"')
 # The cue patterns below are lower-case and searched in caseless() text: the same matches
 # as with re.IGNORECASE on the original (see message.caseless), many times faster.
-_FAILURE_CUES = re.compile(
+_FAILURE_CUES: Final = re.compile(
     r"user unknown|unknown user|no such user|does not exist|doesn't exist|not exist|"
     r"mailbox (?:unavailable|not found|is full|full)|recipient address rejected|"
     r"rejected|undeliverable|could not be delivered|couldn't be delivered|"
@@ -75,7 +77,7 @@ _FAILURE_CUES = re.compile(
     r"存在しません|受信拒否|投递失败|无法投递|发送失败|退信|不存在|已满|배달되지|전송 실패|"
     r"존재하지 않"
 )
-_SOFT_CUES = re.compile(
+_SOFT_CUES: Final = re.compile(
     r"will (?:be )?retr|still trying|temporar|delayed|has not yet been delivered|"
     r"not yet been delivered|will continue|warning: message|deferred|try again later|"
     r"verzögert|noch nicht zugestellt|wird weiterhin versucht|retardé|pas encore été remis|"
@@ -108,11 +110,11 @@ def _any_of(pattern: re.Pattern[str]) -> TextSet:
 
 
 #: whether _FAILURE_CUES finds a cue (test_headers_text.py compares the two)
-_ANY_FAILURE_CUE = _any_of(_FAILURE_CUES)
+_ANY_FAILURE_CUE: Final = _any_of(_FAILURE_CUES)
 #: the texts _SOFT_CUES can match, spelled out: whether one occurs is all _kind asks, and
 #: a few substring scans answer that several times faster than the alternation (whose
 #: first letters are among the commonest in English) searched at every offset
-_SOFT_CUE_TEXTS = (
+_SOFT_CUE_TEXTS: Final = (
     "will retr",
     "will be retr",
     "still trying",
@@ -153,7 +155,7 @@ _SOFT_CUE_TEXTS = (
     "weitere zustellversuche",
     "nicht erneut senden",
 )
-_HEADERISH = re.compile(
+_HEADERISH: Final = re.compile(
     r"^\s*(?:message-id|references|in-reply-to|received|return-path|from|reply-to|sender|"
     r"x-[\w-]+|dkim-signature|authentication-results|list-[\w-]+|errors-to|arc-[\w-]+|"
     r"reporting-mta|received-from-mta|remote-mta|envelope-from|mail from)\s*:|"
@@ -162,17 +164,19 @@ _HEADERISH = re.compile(
 )
 #: (searched in caseless() text, as the cue patterns: re.IGNORECASE tried its three
 #: branches at every offset of a From, 11,000 instructions a message)
-_MACHINE_NAME = re.compile(r"mailer-daemon|post_?master|mail delivery (?:system|subsystem)")
-_FORWARDED_DAEMON = re.compile(r"^[> ]*from:.*(?:mailer-daemon|mail delivery subsystem)", re.M)
-_ORIGINAL_RECIPIENT_LINE = re.compile(r"^\s*(?:to|cc)\s*:", re.IGNORECASE)
+_MACHINE_NAME: Final = re.compile(r"mailer-daemon|post_?master|mail delivery (?:system|subsystem)")
+_FORWARDED_DAEMON: Final = re.compile(
+    r"^[> ]*from:.*(?:mailer-daemon|mail delivery subsystem)", re.M
+)
+_ORIGINAL_RECIPIENT_LINE: Final = re.compile(r"^\s*(?:to|cc)\s*:", re.IGNORECASE)
 #: any DSN field at all (lower-case, for caseless() text): without one there are no records
-_ANY_FIELD = re.compile(
+_ANY_FIELD: Final = re.compile(
     r"^(?:final-recipient|original-recipient|x-actual-recipient|action|status|diagnostic-code)"
     r"\s*:",
     re.MULTILINE,
 )
-_FIELD_WORDS = ("recipient", "action", "status", "diagnostic")
-_MACHINE_LOCAL = re.compile(
+_FIELD_WORDS: Final = ("recipient", "action", "status", "diagnostic")
+_MACHINE_LOCAL: Final = re.compile(
     r"^(?:mailer-daemon|post_?master|mail-daemon|maildaemon|mailerdaemon|mdaemon|"
     r"mail\.?delivery|mailadmin|smtp|root|daemon|bounces?|nobody|mailmaster)(?:[+\-=.].*)?$",
     re.IGNORECASE,
@@ -247,16 +251,18 @@ def has_bounce_subject(subject: str) -> bool:
     return False
 
 
-_ANY_BOUNCE_SUBJECT = TextSet(BOUNCE_SUBJECTS)
+_ANY_BOUNCE_SUBJECT: Final = TextSet(BOUNCE_SUBJECTS)
 #: cues of BOUNCE_SUBJECTS that any subject may hold ("5 common errors", "payment failed")
-_COMMON_SUBJECT_WORDS = frozenset({"error", "failed", "failure", "rejected", "bounce"})
+_COMMON_SUBJECT_WORDS: Final = frozenset({"error", "failed", "failure", "rejected", "bounce"})
 #: a generic cue word makes a bounce subject only beside a word of mail delivery: "Build
 #: failed: renderer #482" from a CI server is no bounce, "FAILED MAIL to jdoe" is
-_MAIL_WORD = re.compile(
+_MAIL_WORD: Final = re.compile(
     r"mail|message|deliver|send|sent|recipient|address|smtp|"
     r"mensaje|nachricht|courrier|messaggio|bericht"
 )
-_REPLY_PREFIX = re.compile(r"\s*(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt)\s*(?:\[\d+\])?\s*:")
+_REPLY_PREFIX: Final = re.compile(
+    r"\s*(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt)\s*(?:\[\d+\])?\s*:"
+)
 
 
 def _is_echo(lowered: str) -> bool:
@@ -319,8 +325,11 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
             match = _FIELD_CASELESS.match(folded, start, end) if start >= taken else None
             if match is not None:
                 taken = match.end()
-                name = unfolded[match.start(1) : match.end(1)].lower()
-                fields.setdefault(name, unfolded[match.start(2) : match.end(2)].strip())
+                # a span a group: one method call each, not a start() and an end()
+                name_start, name_end = match.span(1)
+                value_start, value_end = match.span(2)
+                name = unfolded[name_start:name_end].lower()
+                fields.setdefault(name, unfolded[value_start:value_end].strip())
         addresses = [
             _dsn_address(fields[key])
             for key in ("original-recipient", "final-recipient", "x-actual-recipient")
@@ -338,19 +347,19 @@ def dsn_recipients(text: str) -> list[DsnRecipient]:
 
 
 #: what separates the blocks of a report (``re.split`` by it gives them)
-_BLOCK_SEP = re.compile(r"\n\s*\n")
+_BLOCK_SEP: Final = re.compile(r"\n\s*\n")
 #: where a line starting with a DSN field begins (after its newline): a pattern that
 #: starts with a newline, which ``re`` skips to, where _ANY_FIELD's "^" is tried at
 #: every offset (five times the cost over a long report)
-_FIELD_START = re.compile(
+_FIELD_START: Final = re.compile(
     r"\n(?=(?:final-recipient|original-recipient|x-actual-recipient|action|status"
     r"|diagnostic-code)\s*:)"
 )
 #: a blank line followed by no folded line (see dsn_recipients)
-_REGION_END = re.compile(r"\n\r?\n(?![ \t])")
+_REGION_END: Final = re.compile(r"\n\r?\n(?![ \t])")
 
 
-_FOLD = re.compile(r"\n[ \t]+")
+_FOLD: Final = re.compile(r"\n[ \t]+")
 
 
 def _unfold(text: str) -> str:
@@ -669,7 +678,7 @@ def _decode_set(values: frozenset[bytes]) -> tuple[str, ...]:
 
 #: the answer for most messages, made once: BounceReport is frozen, and building one
 #: (a frozen dataclass's __init__) cost 9,000 instructions a message
-_NO_BOUNCE = BounceReport(False)
+_NO_BOUNCE: Final = BounceReport(False)
 
 
 def detect_bounce(
@@ -787,7 +796,7 @@ def _cause(facts: _Facts, kind: str, text: str) -> str | None:
 
 #: where a notice's own words end and the returned copy (its Received lines naming relays,
 #: its body) begins
-_COPY_START = re.compile(
+_COPY_START: Final = re.compile(
     r"^(?:received|return-path|dkim-signature|message-id|x-[\w-]+)\s*:|"
     r"copy of the (?:original )?message|original message|below this line|"
     r"message headers follow|header of the original",
@@ -881,7 +890,7 @@ _ADDRESS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: RFC 5321's stock texts, which servers send for an unknown user and for a mailbox they
 #: refuse for other reasons alike: they decide only when no other word or specific
 #: status code does ("550 5.2.1 Mailbox unavailable: account is locked" is disabled)
-_WEAK_ADDRESS_WORDS = ("mailbox unavailable", "invalid mailbox", "not exist")
+_WEAK_ADDRESS_WORDS: Final = ("mailbox unavailable", "invalid mailbox", "not exist")
 _OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mailbox_full", (
         "mailbox full", "mailbox is full", "mailbox size", "over quota", "overquota",
@@ -923,14 +932,14 @@ _OTHER_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "transaction failed", "system error",
     )),
 )  # fmt: skip
-_STATUS_CAUSES = {
+_STATUS_CAUSES: Final = {
     "5.1.1": "no_such_user", "5.1.2": "no_such_domain", "5.1.3": "no_such_user",
     "5.1.6": "moved", "5.1.10": "no_such_domain", "5.4.4": "no_such_domain",
     "5.1.7": "blocked", "5.1.8": "blocked",
     "5.2.1": "disabled", "5.2.2": "mailbox_full", "5.2.3": "message", "5.3.4": "message",
     "5.4.7": "expired",
 }  # fmt: skip
-_STATUS_CLASS_CAUSES = {
+_STATUS_CLASS_CAUSES: Final = {
     "7": "blocked", "6": "message", "5": "system", "4": "system", "3": "system",
     "2": "mailbox_full",
 }  # fmt: skip
@@ -987,13 +996,13 @@ def _may_report(msg: Message, raw: bytes) -> bool:
     return b"notificationType" in raw or bool(headers(msg, "X-Failed-Recipients"))
 
 
-_SUCCESS_SUBJECT = re.compile(
+_SUCCESS_SUBJECT: Final = re.compile(
     r"^\s*(?:delivered|relayed|zugestellt|remis|entregado|consegnato|bezorgd|entregue)\s*:"
     r"|successful mail delivery report|delivery status notification \((?:success|relay)\)",
     re.IGNORECASE,
 )
 #: (caseless text, looked for as plain substrings)
-_SUCCESS_TEXTS = (
+_SUCCESS_TEXTS: Final = (
     "successfully delivered",
     "has been delivered to the following recipient",
     "delivery to the following recipient was complete",
@@ -1075,9 +1084,9 @@ def _failure_text(text: str) -> bool:
 
 
 #: the signal of machine mail (Auto-Submitted, Precedence, an empty Return-Path, ...)
-_MACHINE_SIGNAL = "machine-generated message"
+_MACHINE_SIGNAL: Final = "machine-generated message"
 #: parts that carry a delivery report or the returned message (or its header block)
-_REPORT_PARTS = frozenset(
+_REPORT_PARTS: Final = frozenset(
     {
         "message/delivery-status",
         "message/global-delivery-status",
@@ -1157,7 +1166,7 @@ def _own_addresses(msg: Message) -> set[str]:
 
 #: a VERP return address: ``prefix+local=domain@ours`` (Mailman, listmonk, qmail's
 #: ``-local=domain``); the encoded address is the recipient the bounced mail went to
-_VERP = re.compile(r"^[a-z0-9._-]+[+-]([a-z0-9._%+-]+)=([a-z0-9-]+(?:\.[a-z0-9-]+)+)@", re.I)
+_VERP: Final = re.compile(r"^[a-z0-9._-]+[+-]([a-z0-9._%+-]+)=([a-z0-9-]+(?:\.[a-z0-9-]+)+)@", re.I)
 
 
 def _verp_recipient(msg: Message) -> str | None:
@@ -1206,7 +1215,7 @@ def _text_recipients(text: str, own: set[str]) -> list[str]:
 
 #: a line that names whom to ask, beside a failure line ("Need help? Contact our helpdesk
 #: at help@…", "Bei Fragen: hilfe@…"): the helpdesk did not bounce
-_CONTACT = re.compile(
+_CONTACT: Final = re.compile(
     r"(?<!\w)(?:contact|helpdesk|help desk|support|customer service|questions\?|need help"
     r"|kundenservice|kundendienst|hilfe|bei fragen|klantenservice|contacteer|contactez"
     r"|assistance|soporte|contacte|atendimento|assistenza|contattare|お問い合わせ|サポート"
@@ -1214,7 +1223,7 @@ _CONTACT = re.compile(
 )
 #: where a reply names another address to try (551 "User not local; please try <x>"):
 #: the text after it names the new address, not a failed one
-_REDIRECT = re.compile(
+_REDIRECT: Final = re.compile(
     r"please try|try instead|new address is|forward(?:ed)? to|has moved to|now at"
     r"|neue adresse|nouvelle adresse|nueva direcci|nuovo indirizzo|nieuwe adres",
     re.IGNORECASE,
@@ -1224,7 +1233,7 @@ _REDIRECT = re.compile(
 #: Exim's "------ This is a copy of the message, including all the headers. ------"):
 #: a phone number in the copy ("call 415 555 0132") read as an SMTP reply code made
 #: the addresses beside it failed recipients
-_COPY_FOLLOWS = re.compile(
+_COPY_FOLLOWS: Final = re.compile(
     r"\s*-{3,}\s*(?:original message follows|below this line is a copy of the message|"
     r"this is a copy of the message|unsent message below|message text follows|"
     r"returned message follows|returned mail follows)"
@@ -1272,7 +1281,7 @@ def _kind(facts: _Facts, text: str) -> str:
 #: where a notice says it is only a delay: its opening, not the returned copy below it
 #: (40 cues in six languages, each looked for in the whole of a long report, had cost
 #: bounces 30 µs each)
-_CUE_SPAN = 4000
+_CUE_SPAN: Final = 4000
 
 
 def _soft_cue(low: str) -> bool:
@@ -1280,7 +1289,7 @@ def _soft_cue(low: str) -> bool:
     return _ANY_SOFT_CUE.search(low)
 
 
-_ANY_SOFT_CUE = TextSet(_SOFT_CUE_TEXTS)
+_ANY_SOFT_CUE: Final = TextSet(_SOFT_CUE_TEXTS)
 
 
 def _permanent_code(text: str) -> bool:

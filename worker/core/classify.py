@@ -14,6 +14,7 @@ import functools
 import re
 from collections.abc import Callable
 from email.message import EmailMessage, Message
+from typing import Any, Final, cast
 
 from worker.core.bounces import BounceReport, detect_bounce, is_machine_sender
 from worker.core.complaints import MACHINE_TYPES, Complaint, detect_complaint
@@ -53,9 +54,9 @@ from worker.core.signals import (
 )
 from worker.core.verdict import DEFAULT_MAX_BYTES, Classification, MessageClass
 
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
-_PRIVACY_OPTOUT_KINDS = frozenset({"erasure", "objection", "do_not_sell"})
-_DMARC_REPORT = re.compile(r"^report domain:|dmarc (?:aggregate )?report", re.IGNORECASE)
+_ADDRESS: Final = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_PRIVACY_OPTOUT_KINDS: Final = frozenset({"erasure", "objection", "do_not_sell"})
+_DMARC_REPORT: Final = re.compile(r"^report domain:|dmarc (?:aggregate )?report", re.IGNORECASE)
 
 
 class _Context:
@@ -234,8 +235,8 @@ def _context(
 
 #: markers that put the sender in doubt (failed authentication, several From addresses):
 #: no sign of machine mail, but evidence of every class when the sender is doubted
-_FROM_DOUBT = "From:"
-_SENDER_DOUBTS = ("Authentication-Results", _FROM_DOUBT)
+_FROM_DOUBT: Final = "From:"
+_SENDER_DOUBTS: Final = ("Authentication-Results", _FROM_DOUBT)
 
 
 def _written_from_addresses(msg: Message) -> int:
@@ -245,7 +246,9 @@ def _written_from_addresses(msg: Message) -> int:
     try:
         # a name of four letters first: lower-casing every header's name cost 1.3 M of
         # the backlog's instructions
-        raw = [str(v) for k, v in msg.raw_items() if len(k) == 4 and k.lower() == "from"]
+        # the list raw_items() copies, read in place (raw_items is interpreted code)
+        fields: list[tuple[str, Any]] = cast(Any, msg)._headers
+        raw = [str(v) for k, v in fields if len(k) == 4 and k.lower() == "from"]
     except Exception:  # a header the parser could not keep as text: the parsed count
         return 0
     if sum(value.count("@") for value in raw) < 2:
@@ -436,7 +439,7 @@ def _unsubscribe(ctx: _Context) -> Classification | None:
 
 
 #: "stop sending/mailing … <a thing that is not e-mail>" in one sentence (folded text)
-_NOT_EMAIL = re.compile(
+_NOT_EMAIL: Final = re.compile(
     r"(?<!\w)(?:(?:stop|quit|cease|no longer)\s+(?:\w+\s+){0,2}?(?:sending|mailing|posting)\s+"
     r"(?:[\w']+\s+){0,3}?(?P<sent>paper|printed|invoices?|bills?|statements?"
     r"|catalog(?:ue)?s?|letters?|brochures?|flyers?|magazines?|parcels?|packages?|samples?"
@@ -446,8 +449,8 @@ _NOT_EMAIL = re.compile(
     r"|orders?|payments?|direct debit|standing order|shipments?|parcels?|packages?"
     r"|renewal|auto-renewal|charges?|booking|membership))(?!\w)[^.!?;]*"
 )
-_STOP_VERBS = ("stop", "quit", "cease", "no longer")
-_EMAIL_WORD = re.compile(
+_STOP_VERBS: Final = ("stop", "quit", "cease", "no longer")
+_EMAIL_WORD: Final = re.compile(
     r"(?<!\w)(?:e-?mails?|newsletters?|mailing list|list|mails|unsubscribe|spam)(?!\w)"
 )
 
@@ -490,7 +493,7 @@ def _other(ctx: _Context) -> Classification:
 
 #: an order, an invoice or its number (folded text): "Ik wil mijn bestelling 50213
 #: annuleren" sent to the unsubscribe address cancels an order, not the mail
-_ORDER_TALK = re.compile(
+_ORDER_TALK: Final = re.compile(
     r"\d{4,}|(?<!\w)(?:orders?|bestelling\w*|bestellung\w*|commandes?|pedidos?|ordine"
     r"|encomenda\w*|zamowieni\w*|objednavk\w*|invoices?|rechnung\w*|factura\w*|facture\w*"
     r"|fattur\w*|fatura\w*|factuur\w*)(?!\w)"
@@ -506,8 +509,8 @@ def _short_statement(text: str) -> bool:
     return len(text.split()) + len(_CJK.findall(text)) // 2 <= 12
 
 
-_LINK = re.compile(r"(?:https?://|www\.)\S", re.IGNORECASE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_LINK: Final = re.compile(r"(?:https?://|www\.)\S", re.IGNORECASE)
+_CJK: Final = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 def _sender_addresses(ctx: _Context) -> tuple[str, ...]:
@@ -533,7 +536,7 @@ def _other_addresses(ctx: _Context) -> tuple[str, ...]:
 
 
 #: the line that opens a forwarded message in a body, in the clients' languages
-_FORWARD_MARK = re.compile(
+_FORWARD_MARK: Final = re.compile(
     r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]|"
     r"mensaje reenviado|mensagem encaminhada|messaggio inoltrato|doorgestuurd bericht|"
     r"original message|urspr[üu]ngliche nachricht|message d'origine|mensaje original|"
@@ -542,7 +545,7 @@ _FORWARD_MARK = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 #: a From/To/Cc line of a forwarded header block (en, de, fr, es, pt, it, nl)
-_FORWARD_PEOPLE = re.compile(
+_FORWARD_PEOPLE: Final = re.compile(
     r"^[ \t>]*\*?(?:from|to|cc|von|an|de|para|[àa]|aan|van|da)\s*:\*?[ \t]*(.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -593,14 +596,14 @@ def _has_sent_line(low: str) -> bool:
 
 
 #: the words of _OUTLOOK_HEADER_BLOCK's second line, as case-folded text spells them
-_SENT_WORDS = (
+_SENT_WORDS: Final = (
     "sent", "gesendet", "envoyé", "envoye", "enviado", "inviato", "verzonden", "date", "datum",
 )  # fmt: skip
 #: the last characters of those words (or whitespace: ``\s*`` before the colon)
-_SENT_LAST = frozenset(word[-1] for word in _SENT_WORDS)
+_SENT_LAST: Final = frozenset(word[-1] for word in _SENT_WORDS)
 #: Outlook's forward (and reply) header without a marker line: "From: …" then, within
 #: two lines, "Sent: …" (in the clients' languages)
-_OUTLOOK_HEADER_BLOCK = re.compile(
+_OUTLOOK_HEADER_BLOCK: Final = re.compile(
     r"^[ \t>]*\*?(?:from|von|de|da|van)\s*:\*?[^\n]*\n(?:[^\n]*\n){0,2}?"
     r"[ \t>]*\*?(?:sent|gesendet|envoy[ée]|enviado|inviato|verzonden|date|datum)\s*:",
     re.IGNORECASE | re.MULTILINE,

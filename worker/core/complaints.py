@@ -14,7 +14,7 @@ import quopri
 import re
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any
+from typing import Any, Final
 
 from worker.core.addresses import lower
 from worker.core.bounces import ses_notification
@@ -24,6 +24,7 @@ from worker.core.message import (
     content_type,
     decode_payload,
     header,
+    header_items,
     headers,
     normalised,
     param,
@@ -32,15 +33,15 @@ from worker.core.message import (
 from worker.core.signals import list_unsubscribe_tokens
 from worker.core.signals import tokens as message_tokens
 
-_FEEDBACK_TYPE = re.compile(r"^feedback-type\s*:\s*([\w-]+)", re.IGNORECASE | re.MULTILINE)
-_RCPT_TO = re.compile(r"^original-rcpt-to\s*:\s*<?([^>\s]+)>?", re.IGNORECASE | re.MULTILINE)
-_ORIGINAL_TO = re.compile(r"^to\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
-_LIST_UNSUB = re.compile(r"^list-unsubscribe\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
-_JMRP_RECIPIENT = re.compile(r"^x-hmxmroriginalrecipient\s*:\s*(\S+)", re.I | re.M)
+_FEEDBACK_TYPE: Final = re.compile(r"^feedback-type\s*:\s*([\w-]+)", re.IGNORECASE | re.MULTILINE)
+_RCPT_TO: Final = re.compile(r"^original-rcpt-to\s*:\s*<?([^>\s]+)>?", re.IGNORECASE | re.MULTILINE)
+_ORIGINAL_TO: Final = re.compile(r"^to\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_LIST_UNSUB: Final = re.compile(r"^list-unsubscribe\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_JMRP_RECIPIENT: Final = re.compile(r"^x-hmxmroriginalrecipient\s*:\s*(\S+)", re.I | re.M)
 #: _JMRP_RECIPIENT after the first line: led by its newline, which "re" skips to, where
 #: the "^" of _JMRP_RECIPIENT was tried at every offset of every original's headers
-_JMRP_LINE = re.compile(r"\n" + _JMRP_RECIPIENT.pattern[1:], re.I)
-_REDACTED = re.compile(r"^(?:x+|\*+|redacted|removed|hidden|anonymi[sz]ed)$", re.IGNORECASE)
+_JMRP_LINE: Final = re.compile(r"\n" + _JMRP_RECIPIENT.pattern[1:], re.I)
+_REDACTED: Final = re.compile(r"^(?:x+|\*+|redacted|removed|hidden|anonymi[sz]ed)$", re.IGNORECASE)
 #: feedback types after which we stop promotional mail to the complainant
 SUPPRESSING_TYPES = frozenset({"abuse", "opt-out", "optout", "fraud"})
 #: reports about mail authentication, not about a person's wish
@@ -118,7 +119,7 @@ def _items(part: Message) -> list[tuple[str, str]]:
     # email.header.Header, and the compiled module checks every value against the stubs'
     # type, so one such byte in "Arrival-Date" made it drop every field of the report
     # (and the complaint its Feedback-Type), where the source read them all
-    items: Any = part.items()
+    items: Any = header_items(part)
     try:
         return [(str(k), str(v)) for k, v in items]
     except Exception:
@@ -187,9 +188,9 @@ def _header_block(text: str) -> str:
     return _CONTINUATION.sub(" ", text).replace("\r", "")
 
 
-_BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
+_BLANK_LINE: Final = re.compile(r"\n[ \t]*\r?\n")
 #: r"\r?\n[ \t]+", the same matches, with a first character for "re" to skip to
-_CONTINUATION = re.compile(r"(?:\r\n|\n)[ \t]+")
+_CONTINUATION: Final = re.compile(r"(?:\r\n|\n)[ \t]+")
 
 
 def _jmrp_recipients(original: str) -> tuple[str, ...]:

@@ -16,26 +16,27 @@ import email.policy
 import email.utils
 import functools
 import re
+from typing import Final
 
 #: the registry's header classes, by lower-case name (others are unstructured)
-_ADDRESS = frozenset(
+_ADDRESS: Final = frozenset(
     {"sender", "resent-sender", "to", "resent-to", "cc", "resent-cc", "bcc", "resent-bcc",
      "from", "resent-from", "reply-to"}
 )  # fmt: skip
-_DATE = frozenset({"date", "resent-date", "orig-date"})
-_REGISTRY_ONLY = frozenset(
+_DATE: Final = frozenset({"date", "resent-date", "orig-date"})
+_REGISTRY_ONLY: Final = frozenset(
     {"mime-version", "content-type", "content-disposition", "content-transfer-encoding"}
 )
 #: RFC 5322 specials: a display name holding one is quoted when rendered
-_SPECIALS = frozenset('()<>@,:;."[]')
-_LINESEP = re.compile(r"\n|\r")
+_SPECIALS: Final = frozenset('()<>@,:;."[]')
+_LINESEP: Final = re.compile(r"\n|\r")
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_DOMAIN = r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
-_ADDR_SPEC = rf"{_DOT_ATOM}@{_DOMAIN}"
+_ATEXT: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
+_DOT_ATOM: Final = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_DOMAIN: Final = r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+_ADDR_SPEC: Final = rf"{_DOT_ATOM}@{_DOMAIN}"
 #: one mailbox: ``addr``, ``<addr>``, ``Name <addr>`` or ``"Name" <addr>``, plain ASCII
-_MAILBOX = re.compile(
+_MAILBOX: Final = re.compile(
     rf"""[ \t]*(?:
         (?P<bare>{_ADDR_SPEC})
       | (?:"(?P<quoted>[ !#-\[\]-~]*)"|(?P<atoms>{_ATEXT}+(?:[ \t]+{_ATEXT}+)*))?
@@ -43,7 +44,7 @@ _MAILBOX = re.compile(
     )[ \t]*""",
     re.VERBOSE,
 )
-_MSG_ID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
+_MSG_ID: Final = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
 
 
 def render(name: str, value: str) -> str:
@@ -110,12 +111,11 @@ def _render_addresses(value: str) -> str | None:
         match = _MAILBOX.fullmatch(item)
         if match is None:
             return None
-        bare = match.group("bare")
+        # the four groups in one method call, not one a group (a new From costs a mailbox)
+        bare, quoted, atoms, addr = match.group("bare", "quoted", "atoms", "angle")
         if bare is not None:
             out.append(bare)
             continue
-        addr = match.group("angle")
-        quoted, atoms = match.group("quoted"), match.group("atoms")
         if quoted is not None:
             display = quoted
         elif atoms is not None:

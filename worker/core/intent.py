@@ -13,6 +13,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from typing import Final
 
 from worker.core.phrases import (
     FOOTER_CUES,
@@ -38,19 +39,19 @@ from worker.core.phrases import (
 #: requests are short, and a long one puts its request at the start or at the end
 #: ("… and that is why I am writing. Please remove me."); the middle of a 1 MB paste is
 #: not read, so no body costs more than these 20,000 characters
-_INTENT_LIMIT = 20_000
-_INTENT_TAIL = 4_000
+_INTENT_LIMIT: Final = 20_000
+_INTENT_TAIL: Final = 4_000
 #: a body of at most this many words that contains a keyword is a command
-_SHORT_WORDS = 12
+_SHORT_WORDS: Final = 12
 #: a subject of at most this many words that contains a keyword is a command
-_SHORT_SUBJECT = 6
-_SUBJECT_PREFIX = re.compile(
+_SHORT_SUBJECT: Final = 6
+_SUBJECT_PREFIX: Final = re.compile(
     r"^\s*(?:(?:re|aw|sv|vs|wg|fw|fwd|tr|rv|r|antw|odp|ynt|res|enc|rif|doorst|vl|vb|pd|απ|σχετ"
     r"|答复|回复|回覆|转发|轉寄|返信|転送|회신|전달)\s*(?:\[\d+\])?\s*[:：]\s*)+",
     re.IGNORECASE,
 )
-_BRACKETED = re.compile(r"\[[^\]]*\]")
-_WORD = re.compile(r"\w+")
+_BRACKETED: Final = re.compile(r"\[[^\]]*\]")
+_WORD: Final = re.compile(r"\w+")
 
 
 @dataclass(init=False, unsafe_hash=True)
@@ -94,7 +95,9 @@ class PrivacyIntent:
 #: letters that NFKD leaves whole, spelt as people write them on a keyboard without
 #: them: "wypisać" and "wypisac", "ønsker" and "onsker", "fraværende" and "fravaerende"
 #: are one word
-_SPELT = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i", "đ": "d", "ð": "d"})
+_SPELT: Final = str.maketrans(
+    {"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ı": "i", "đ": "d", "ð": "d"}
+)
 
 
 _combining = unicodedata.combining
@@ -106,7 +109,12 @@ def fold(text: str) -> str:
         low = text.lower()
         # ASCII whitespace but the space is unprintable: a printable text with no space
         # at its ends nor two together is its own split words joined (most lines are)
-        if low.isprintable() and "  " not in low and low[:1] != " " and low[-1:] != " ":
+        if (
+            low.isprintable()
+            and "  " not in low
+            and not low.startswith(" ")  # compiled in place, where a slice made a string
+            and not low.endswith(" ")
+        ):
             return low
         return " ".join(low.split())
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
@@ -169,13 +177,13 @@ def _spellings(phrases: tuple[str, ...], lang: str) -> list[str]:
     return out
 
 
-_KEYWORD_RES = [
+_KEYWORD_RES: Final = [
     (_compile(p), p, lang) for lang, ps in KEYWORDS.items() for p in _spellings(ps, lang)
 ]
-_STRONG_RES = [
+_STRONG_RES: Final = [
     (_compile(p), p, lang) for lang, ps in STRONG_PHRASES.items() for p in _spellings(ps, lang)
 ]
-_PRIVACY_RES = [
+_PRIVACY_RES: Final = [
     (_compile(p), p, lang, kind)
     for kind, by_lang in PRIVACY_PHRASES.items()
     for lang, ps in by_lang.items()
@@ -212,9 +220,9 @@ def _phrase_index(phrases: list[str]) -> _PhraseIndex:
     return _PhraseIndex({key: tuple(entries) for key, entries in index.items()})
 
 
-_KEYWORD_INDEX = _phrase_index([p for _rx, p, _l in _KEYWORD_RES])
-_STRONG_INDEX = _phrase_index([p for _rx, p, _l in _STRONG_RES])
-_PRIVACY_INDEX = _phrase_index([p for _rx, p, _l, _k in _PRIVACY_RES])
+_KEYWORD_INDEX: Final = _phrase_index([p for _rx, p, _l in _KEYWORD_RES])
+_STRONG_INDEX: Final = _phrase_index([p for _rx, p, _l in _STRONG_RES])
+_PRIVACY_INDEX: Final = _phrase_index([p for _rx, p, _l, _k in _PRIVACY_RES])
 
 
 def _find_words(text: str) -> list[str]:
@@ -238,12 +246,12 @@ def _find_words(text: str) -> list[str]:
 
 
 #: every ASCII character but the word characters [A-Za-z0-9_]
-_ASCII_NON_WORD = "".join(chr(c) for c in range(128) if not _WORD.fullmatch(chr(c)))
+_ASCII_NON_WORD: Final = "".join(chr(c) for c in range(128) if not _WORD.fullmatch(chr(c)))
 
 
 #: the word lists of the last texts asked for (see _word_list), oldest first
 _WORD_LISTS: dict[str, tuple[str, ...]] = {}
-_WORD_LISTS_KEPT = 16
+_WORD_LISTS_KEPT: Final = 16
 
 
 def _word_list(text: str) -> tuple[str, ...]:
@@ -286,29 +294,30 @@ def _candidates(index: _PhraseIndex, words: frozenset[str]) -> list[int]:
     return found
 
 
-_LAW_RE = re.compile(_alternation(LAW_REFERENCES) + r"(?!\w)")
-_LAW_INDEX = _phrase_index(list(LAW_REFERENCES))
-_DATA_RE = re.compile(_alternation(PERSONAL_DATA))
-_ARTICLE_RE = re.compile(
+_LAW_RE: Final = re.compile(_alternation(LAW_REFERENCES) + r"(?!\w)")
+_LAW_INDEX: Final = _phrase_index(list(LAW_REFERENCES))
+_DATA_RE: Final = re.compile(_alternation(PERSONAL_DATA))
+_ARTICLE_RE: Final = re.compile(
     r"(?:art(?:icle|ikel|iculo|igo|icolo|icolul|ikla|\.)?|clan[a-z]*|cl\.|arthro)\s*(\d{1,2})\b"
 )
-_ARTICLE_KIND = {"15": "access", "16": "rectification", "17": "erasure", "21": "objection"}
+_ARTICLE_KIND: Final = {"15": "access", "16": "rectification", "17": "erasure", "21": "objection"}
 #: "AVG" is the Dutch GDPR, and an antivirus ("my AVG antivirus flags your mail")
-_NOT_A_LAW_RE = re.compile(
+_NOT_A_LAW_RE: Final = re.compile(
     r"\s*(?:-\s*)?(?:anti-?virus|virus|internet security|secure|free|technologies|tuneup"
     r"|ultimate|pc|scan|mail ?shield|web ?shield|email ?shield)(?!\w)"
 )
 #: a subject that names a law and a request ("GDPR request", "Antrag nach DSGVO",
 #: "demande RGPD") is one, whatever the body says ("see attached", a letter in a file)
-_REQUEST_NOUN_RE = re.compile(
+_REQUEST_NOUN_RE: Final = re.compile(
     r"(?<!\w)(?:request|requete|demande|anfrage|antrag|ersuchen|solicitud|peticion|pedido"
     r"|solicitacao|requerimento|richiesta|istanza|verzoek|aanvraag)"
     r"|(?:anfrage|antrag|ersuchen)"  # also ending a German compound: Datenschutzanfrage
 )
 #: a piece of every match of _PRIVACY_TOPIC_RE: most subjects hold none, and are spared
 #: the two patterns' search (every reply and opt-out subject was searched for both)
-_PRIVACY_TOPIC_CORES = ("privacy", "data", "datenschutz", "donnees", "datos", "dados", "dati",
-                        "gegevensbescherming")  # fmt: skip
+_PRIVACY_TOPIC_CORES: Final = (
+    "privacy", "data", "datenschutz", "donnees", "datos", "dados", "dati", "gegevensbescherming",
+)  # fmt: skip
 
 
 def _may_name_topic(subject: str) -> bool:
@@ -317,21 +326,21 @@ def _may_name_topic(subject: str) -> bool:
 
 
 #: the topic of a privacy request named in a subject, with a request noun beside it
-_PRIVACY_TOPIC_RE = re.compile(
+_PRIVACY_TOPIC_RE: Final = re.compile(
     r"(?<!\w)(?:data protection|privacy|personal data|datenschutz|protection des donnees"
     r"|proteccion de datos|protecao de dados|protezione dei dati|gegevensbescherming"
     r"|privacyverzoek)"
 )
-_FOOTER_RE = re.compile(_alternation(FOOTER_CUES) + r"(?!\w)")
+_FOOTER_RE: Final = re.compile(_alternation(FOOTER_CUES) + r"(?!\w)")
 #: the cues one by one, found through their words (see _footer_cue)
-_FOOTER_RES = [re.compile(_alternation((cue,)) + r"(?!\w)") for cue in FOOTER_CUES]
-_FOOTER_INDEX = _phrase_index(list(FOOTER_CUES))
-_FOOTER_KEYS = _FOOTER_INDEX.keys
-_NEGATION_RE = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
+_FOOTER_RES: Final = [re.compile(_alternation((cue,)) + r"(?!\w)") for cue in FOOTER_CUES]
+_FOOTER_INDEX: Final = _phrase_index(list(FOOTER_CUES))
+_FOOTER_KEYS: Final = _FOOTER_INDEX.keys
+_NEGATION_RE: Final = re.compile(_alternation(NEGATIONS) + r"(?!\w)")
 #: the longest word of each negation (see _negated)
-_NEGATION_KEYS = _phrase_index(list(NEGATIONS)).keys
+_NEGATION_KEYS: Final = _phrase_index(list(NEGATIONS)).keys
 #: any keyword at all: one pass instead of one per keyword (only "is there one" is asked)
-_ANY_KEYWORD_RE = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEYWORD_RES))
+_ANY_KEYWORD_RE: Final = re.compile("|".join(f"(?:{rx.pattern})" for rx, _p, _l in _KEYWORD_RES))
 
 
 def names_unsubscribing(text: str) -> bool:
@@ -394,7 +403,7 @@ def before_legal_notice(body: str) -> str:
 #: legal: este mensaje…", "This e-mail and any attachments…", "Le informamos…". Its
 #: "you may exercise your rights of access, rectification, erasure…" informs; it asks
 #: for nothing, and read as the writer's it made an opt-out a privacy request
-_LEGAL_NOTICE = re.compile(
+_LEGAL_NOTICE: Final = re.compile(
     r"(?:aviso legal|legal notice|disclaimer|confidentiality notice|avis de confidentialite"
     r"|avis juridique|rechtlicher hinweis|haftungsausschluss|vertraulichkeitshinweis"
     r"|avviso legale|aviso de confidencialidade|this e-?mail and any (?:attachments|files)"
@@ -411,7 +420,7 @@ _LEGAL_NOTICE = re.compile(
 )
 #: how every _LEGAL_NOTICE line begins: one C call on each line, the pattern only on
 #: the few that begin so (test_classify_probe6_left holds the two together)
-_NOTICE_STARTS = (
+_NOTICE_STARTS: Final = (
     "aviso ", "legal ", "disclaimer", "confidentiality ", "avis ", "rechtlicher ",
     "haftungsausschluss", "vertraulichkeitshinweis", "avviso ", "this ", "este ", "ce ",
     "diese ", "questo ", "deze ", "esta ", "le ", "informativa ", "datenschutz", "hinweis ",
@@ -447,7 +456,7 @@ def _footer_cue(line: str, words: list[str] | None = None) -> bool:
 
 #: the writer speaking of themselves (folded text), in the languages read for intent
 #: ("min", "mit" and "mine" of the Nordic ones are left out: "2 min", "mit" in German)
-_FIRST_PERSON_RE = re.compile(
+_FIRST_PERSON_RE: Final = re.compile(
     r"(?<!\w)(?:i|i'm|i'd|i've|im|me|my|ich|mich|mir|mein|meine|je|j'|moi|mon|yo|quiero"
     r"|eu|quero|meu|minha|io|voglio|ik|mij|mijn|mi|mnie|moj|moja|moje|chce|jag|mig|jeg|meg"
     r"|mne|muj|chci|mina|minut|minun|haluan|prosze|prosim|chcialbym|chcialabym)(?!\w)"
@@ -507,12 +516,12 @@ def unsubscribe_hits(subject: str, body_text: str) -> list[Hit]:
 
 
 #: a question that opens with "how" or "if" in one of the seven languages (folded)
-_HOW_OR_IF = re.compile(
+_HOW_OR_IF: Final = re.compile(
     r"[¿¡]?(?:how|if|what if|what happens if|wie|wenn|falls|was passiert,? wenn|hoe|als"
     r"|wat als|wat gebeurt er als|como|si|que pasa si|comment|que se passe-t-il si|se|come"
     r"|cosa succede se|o que acontece se)(?!\w)[^.!?;]*\?"
 )
-_SENTENCES = re.compile(r"(?<=[.!?;])\s+")
+_SENTENCES: Final = re.compile(r"(?<=[.!?;])\s+")
 
 
 def _without_how_or_if(text: str) -> str:
@@ -542,7 +551,7 @@ def _without_how_or_if(text: str) -> str:
 # ("Kann ich mich abmelden?": a request needs "Sie", "u", "jullie", … in it). Past
 # participles ("abgemeldet", "uitgeschreven") are not infinitives: a report of an
 # opt-out is no request.
-_SPLIT_LANGS = {
+_SPLIT_LANGS: Final = {
     "de": {
         "pronoun": (
             "mich", "uns", "meine e-mail-adresse", "meine e-mail adresse", "meine emailadresse",
@@ -642,23 +651,23 @@ def _split_pattern(lang: str) -> re.Pattern[str]:
     )
 
 
-_SPLIT_RES = {lang: _split_pattern(lang) for lang in _SPLIT_LANGS}
-_SPLIT_SETS = {
+_SPLIT_RES: Final = {lang: _split_pattern(lang) for lang in _SPLIT_LANGS}
+_SPLIT_SETS: Final = {
     lang: {key: frozenset(v) for key, v in words.items()} for lang, words in _SPLIT_LANGS.items()
 }
 #: a word of every frame: without one of these the text need not be searched
-_SPLIT_WORDS = frozenset(
+_SPLIT_WORDS: Final = frozenset(
     w
     for words in _SPLIT_LANGS.values()
     for key in ("verbs", "particles", "list_infinitives", "from")
     for phrase in words[key]
     for w in phrase.split()
 )
-_SPLIT_SENTENCE_END = re.compile(r"[.!?;]")
+_SPLIT_SENTENCE_END: Final = re.compile(r"[.!?;]")
 
 
 #: dots that end no sentence: "zum 1. Januar", "a.u.b.", "s.v.p.", "z.s.m."
-_INNER_DOTS = re.compile(r"(?<=\d)\.(?=\s)|(?<!\w)(?:a\.u\.b|s\.v\.p|z\.s\.m)\.?")
+_INNER_DOTS: Final = re.compile(r"(?<=\d)\.(?=\s)|(?<!\w)(?:a\.u\.b|s\.v\.p|z\.s\.m)\.?")
 
 
 def _split_requests(text: str) -> list[Hit]:
@@ -693,7 +702,7 @@ def _split_requests(text: str) -> list[Hit]:
 
 #: "it worked" of an opt-out, in the seven languages (folded); not its negations
 #: ("it didn't work", "no ha funcionado", "hat nicht funktioniert", "non ha funzionato")
-_WORKED = re.compile(
+_WORKED: Final = re.compile(
     r"(?<!\w)(?:(?:it|that|this) (?:has |have )?worked|worked (?:fine|perfectly|well)"
     r"|successfully unsubscribed|(?<!no )(?:ha|han) funcionado|a (?:bien )?(?:fonctionne|marche)"
     r"|hat (?:(?!nicht|nie)\w+ )?(?:funktioniert|geklappt)|(?<!nao )funcionou"
@@ -701,7 +710,7 @@ _WORKED = re.compile(
     r"|is gelukt)(?!\w)"
 )
 #: "I want to stay subscribed", "I don't want to unsubscribe", in the seven languages
-_STAY = (
+_STAY: Final = (
     r"(?<!\w)(?:(?:want|wish|like|prefer) to (?:stay|remain) (?:subscribed|on (?:the|your) list)"
     r"|(?:don't|do not|never) (?:want to |wish to |mean to )?unsubscribe|keep me subscribed"
     r"|no quiero darme de baja|quiero seguir suscrit|je ne veux pas me desabonner"
@@ -710,13 +719,13 @@ _STAY = (
     r"|quero continuar inscrit|non voglio disiscrivermi|voglio restare iscritt"
     r"|(?:ingeschreven|aangemeld) blijven|wil me niet afmelden)(?!\w)"
 )
-_NO_REQUEST = re.compile(f"{_WORKED.pattern}|{_STAY}")
+_NO_REQUEST: Final = re.compile(f"{_WORKED.pattern}|{_STAY}")
 
 
 #: "I (already) unsubscribed" and "I still get these", in one language (folded): an
 #: opt-out that did not work, asked for again in so many words or not ("I already
 #: unsubscribed. Why am I still getting these?")
-_OPTED_OUT = {
+_OPTED_OUT: Final = {
     # not "I've unsubscribed from them twice" (another sender, "a partner of yours")
     "en": r"(?:(?:i|we)(?:'ve| have| had)?(?: already| previously)? (?:unsubscribed|opted out"
     r"|clicked (?:the|your) unsubscribe)|(?:already|previously) unsubscribed)"
@@ -728,7 +737,7 @@ _OPTED_OUT = {
     "it": r"mi sono (?:gia )?(?:disiscritt|cancellat)",
     "nl": r"(?:heb|had) me (?:\w+ ){0,4}?afgemeld",
 }
-_STILL_GETTING = {
+_STILL_GETTING: Final = {
     "en": r"still (?:get|getting|receiving|receive)|keep (?:getting|receiving)",
     "es": r"sigo recibiendo|todavia recibo|aun recibo",
     "fr": r"(?:recois|continue a recevoir) (?:toujours|encore)|recois toujours",
@@ -737,12 +746,12 @@ _STILL_GETTING = {
     "it": r"continuo a ricever|ricevo ancora",
     "nl": r"(?:krijg|ontvang) (?:ik )?(?:nog steeds|nog altijd)",
 }
-_STILL_RES = [
+_STILL_RES: Final = [
     (lang, re.compile(rf"(?<!\w)(?:{_OPTED_OUT[lang]})"), re.compile(rf"(?<!\w)(?:{still})"))
     for lang, still in _STILL_GETTING.items()
 ]
 #: an opt-out regretted or undone: no request to repeat
-_UNDONE = re.compile(
+_UNDONE: Final = re.compile(
     r"mistake|accident|resubscrib|subscribe again|back on|por error|par erreur"
     r"|versehentlich|per errore|per ongeluk"
 )
@@ -750,7 +759,7 @@ _UNDONE = re.compile(
 
 #: a word every one of the _STILL_GETTING patterns holds: the patterns run only on a
 #: text that has one (the word set is counted already; the patterns would scan it all)
-_STILL_WORDS = frozenset(
+_STILL_WORDS: Final = frozenset(
     {"still", "keep", "sigo", "todavia", "aun", "recois", "continue", "immer", "trotzdem",
      "weiterhin", "continuo", "ainda", "ancora", "steeds", "altijd"}
 )  # fmt: skip
@@ -769,7 +778,7 @@ def _still_receiving(text: str) -> list[Hit]:
 
 #: channels that are not our e-mail, in the languages read (folded): SMS, messengers,
 #: paper (catalogues, brochures, letters), calls
-_CHANNEL = re.compile(
+_CHANNEL: Final = re.compile(
     r"(?<!\w)(?:sms(?:-\w+)?|whatsapp|text messages|catalog\w*|katalog\w*|cartace\w*|papier\w*"
     r"|papel|paper|printed|gedruckt\w*|imprime\w*|impres\w*|brochure\w*|prospekt\w*"
     r"|flyer\w*|folder\w*|anrufe\w*|llamadas|chiamate|telefonate|phone calls|kagit\w*"
@@ -780,7 +789,7 @@ _CHANNEL = re.compile(
 )
 #: words for our e-mail and its list: a sentence holding one is about the mail. A list
 #: word ends a compound of another channel's ("sms-lijst", "SMS-Liste"): not ours then
-_MAIL_WORD = re.compile(
+_MAIL_WORD: Final = re.compile(
     r"(?<!\w)(?:e-?mails?\w*|mails?|newsletter\w*|nieuwsbrie\w*|boletin\w*|correos?"
     r"|nyhetsbrev\w*|nyhedsbrev\w*|uutiskirje\w*|zpravodaj\w*|seznam\w*|spam|e-posta\w*"
     r"|bulten\w*)(?!\w)"
@@ -791,14 +800,14 @@ _MAIL_WORD = re.compile(
 
 #: a piece of every match of _CHANNEL: a text without any names no channel, and is
 #: spared the pattern's try at every offset (a reply's text, 8 M of the backlog's 1,049 M)
-_CHANNEL_CORES = (
+_CHANNEL_CORES: Final = (
     "sms", "whatsapp", "text messages", "atalog", "cartace", "pap", "printed", "gedruckt",
     "impr", "brochure", "prospekt", "flyer", "folder", "anrufe", "llamadas", "chiamate",
     "telefonate", "phone calls", "kagit", "brosur", "カタロク", "紙の", "郵送", "ハカキ",
     "はかき", "ショートメッセーシ", "電話",
 )  # fmt: skip
 #: those an ASCII text can hold
-_CHANNEL_LATIN_CORES = tuple(core for core in _CHANNEL_CORES if core.isascii())
+_CHANNEL_LATIN_CORES: Final = tuple(core for core in _CHANNEL_CORES if core.isascii())
 
 
 def _may_name_channel(folded: str) -> bool:
@@ -837,7 +846,7 @@ def other_channel(subject: str, text: str) -> tuple[str, str] | None:
 
 #: the greeting a signature block starts with (folded): what follows is the writer's
 #: name, title and company, not what they say
-_SIGNOFF = re.compile(
+_SIGNOFF: Final = re.compile(
     r"(?<!\w)(?:mit freundlichen grussen|freundliche grusse|viele grusse|beste grusse"
     r"|best regards|kind regards|warm regards|regards|best wishes|sincerely|yours truly"
     r"|met vriendelijke groet(?:en)?|vriendelijke groet|cordialement|bien cordialement"
@@ -857,7 +866,7 @@ def _before_signoff(text: str) -> str:
 #: a sentence of a longer mail that is one of these, alone (politeness aside), is a
 #: command: "I clicked the link three times, still getting these. Remove me." Only the
 #: explicit ones: "Stop." or "Cancel." alone could answer anything
-_COMMANDS = frozenset(
+_COMMANDS: Final = frozenset(
     {
         "unsubscribe", "unsubscribe me", "remove me", "opt out", "opt me out", "delete me",
         "take me off", "abmelden", "bitte abmelden", "melden sie mich ab", "afmelden",
@@ -869,7 +878,7 @@ _COMMANDS = frozenset(
         "odhlaste me", "odhlaste mne", "poista minut", "poistakaa minut",
     }
 )  # fmt: skip
-_POLITE = re.compile(
+_POLITE: Final = re.compile(
     r"(?<!\w)(?:please|pls|now|thanks|thank you|bitte|danke|merci|por favor|gracias"
     r"|obrigad[oa]|grazie|per favore|alstublieft|a\.u\.b\.|prosze|dziekuje|dzieki|tack"
     r"|vanligen|tak|venligst|vennligst|takk|prosim|dekuji|kiitos|ole hyva)(?!\w)"
@@ -877,7 +886,7 @@ _POLITE = re.compile(
 
 
 #: a word of every command: without one, no clause need be looked at
-_COMMAND_WORDS = frozenset(
+_COMMAND_WORDS: Final = frozenset(
     w
     for c in _COMMANDS
     for w in _WORD.findall(c)
@@ -921,9 +930,9 @@ def _find(text: str, where: str, *, strong_only: bool) -> list[Hit]:
 
 
 #: hiragana, katakana and the common CJK ideographs: text that may hold Japanese
-_KANA_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-_JA_REQUEST_RE = re.compile("|".join([*map(re.escape, JA_REQUESTS), *JA_REQUEST_PATTERNS]))
-_JA_SENTENCE_END = re.compile(r"[。.!?\n]")
+_KANA_KANJI: Final = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_JA_REQUEST_RE: Final = re.compile("|".join([*map(re.escape, JA_REQUESTS), *JA_REQUEST_PATTERNS]))
+_JA_SENTENCE_END: Final = re.compile(r"[。.!?\n]")
 
 
 def _japanese(text: str, where: str) -> list[Hit]:
@@ -959,7 +968,7 @@ def _japanese(text: str, where: str) -> list[Hit]:
     return []
 
 
-_JA_CLAUSE_END = re.compile(r"[、,。.!?]")
+_JA_CLAUSE_END: Final = re.compile(r"[、,。.!?]")
 
 
 def _ja_denied(phrase: str, rest: str) -> bool:
@@ -974,17 +983,17 @@ def _ja_denied(phrase: str, rest: str) -> bool:
 
 #: "one more mail like that and I unsubscribe": a threat, no request (yet). The sentence
 #: opens with "one more"/"another" and the phrase follows "and I" (seven languages)
-_THREAT_OPEN = re.compile(
+_THREAT_OPEN: Final = re.compile(
     r"(?<!\w)(?:one more|another|nog (?:een|een keer)|noch (?:eine?|so eine?|einmal)"
     r"|encore (?:une?|une fois)|otro|otra|una? (?:\w+ )?mas|un altro|un'altra|ancora una?"
     r"|mais (?:um|uma))(?!\w)"
 )
 #: a piece of every match of _THREAT_OPEN (see _threatened)
-_THREAT_CORES = (
+_THREAT_CORES: Final = (
     "one more", "another", "nog een", "noch ", "encore un", "otro", "otra", "mas",
     "un altro", "un'altra", "ancora un", "mais um",
 )  # fmt: skip
-_THREAT_THEN = re.compile(
+_THREAT_THEN: Final = re.compile(
     r"(?<!\w)(?:and i|en ik|und ich|et je|et j'|y me|y yo|e io|e mi|e eu|e me)(?!\w)"
 )
 
@@ -1015,10 +1024,10 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATION_RE.search(before))
 
 
-_CLAUSE_END = re.compile(r"[,.;:!?\n]")
+_CLAUSE_END: Final = re.compile(r"[,.;:!?\n]")
 #: phrases that name a state as readily as they ask for it: "Keine Mails mehr!" asks,
 #: "ich bekomme keine Mails mehr, danke" reports that an opt-out worked
-_STATES = frozenset(
+_STATES: Final = frozenset(
     {
         "no more emails", "no more e-mails", "keine e-mails mehr", "keine emails mehr",
         "keine mails mehr", "keine newsletter mehr", "keine werbung mehr", "geen e-mails meer",
@@ -1028,7 +1037,7 @@ _STATES = frozenset(
     }
 )  # fmt: skip
 #: receiving, said of oneself, before such a phrase in its clause
-_RECEIVE = re.compile(
+_RECEIVE: Final = re.compile(
     r"(?<!\w)(?:get|getting|receive|receiving|bekomme|erhalte|kriege|bekam|erhielt|krijg"
     r"|ontvang)(?!\w)"
 )
@@ -1042,12 +1051,12 @@ def _reported(text: str, start: int) -> bool:
 
 #: Swedish, Danish and Norwegian put "not" after the verb: "avregistrera mig inte!"
 #: ("do not unsubscribe me"), "afmeld mig ikke"
-_NEGATED_AFTER = re.compile(r"\s+(?:(?:mig|meg|oss|os)\s+)?(?:inte|ikke|ej)(?!\w)")
+_NEGATED_AFTER: Final = re.compile(r"\s+(?:(?:mig|meg|oss|os)\s+)?(?:inte|ikke|ej)(?!\w)")
 
 
 #: a question about how to do it: "comment faire pour me désabonner ?", "how do I
 #: unsubscribe?" (folded; at the start of its sentence)
-_HOW_QUESTION = re.compile(
+_HOW_QUESTION: Final = re.compile(
     r"\s*[¿¡]?(?:how|why|comment|pourquoi|wie|warum|hoe|waarom|como|por que|porque|come"
     r"|perche|cosa devo)(?!\w)"
 )
@@ -1071,7 +1080,7 @@ def _in_question(text: str, match: re.Match[str]) -> bool:
     return not _OWN_OBJECT.search(match.group(0))
 
 
-_OWN_OBJECT = re.compile(
+_OWN_OBJECT: Final = re.compile(
     r"(?<!\w)(?:me|mich|moi|mi|mij|beni|my|mon|ma|mes|mein|meine|meinen|mio|mia|miei|mijn"
     r"|meu|minha|mis)(?!\w)"
 )
@@ -1093,7 +1102,7 @@ def _law(text: str, words: frozenset[str] | None = None) -> re.Match[str] | None
 
 #: the writer says it is no request of theirs, or that they want to keep the mail: the
 #: privacy words around are discussed, not asked for (folded)
-_NOT_MY_REQUEST = re.compile(
+_NOT_MY_REQUEST: Final = re.compile(
     r"(?<!\w)(?:(?:this|it) (?:is not|isn't) a request|not a request (?:about|for)"
     r"|out of curiosity|par curiosite|aus neugier|por curiosidad|por curiosidade"
     r"|per curiosita|uit nieuwsgierigheid|happy to stay|(?:want|wish|like) to (?:keep|continue)"
@@ -1115,21 +1124,21 @@ _NOT_MY_REQUEST_WORDS: tuple[frozenset[str], ...] = tuple(
     )
 )  # fmt: skip
 #: a word of each of those sets: a text with none holds none of the sets
-_NOT_MY_REQUEST_KEYS = frozenset(
+_NOT_MY_REQUEST_KEYS: Final = frozenset(
     {"request", "curiosity", "curiosite", "neugier", "curiosidad", "curiosidade", "curiosita",
      "nieuwsgierigheid", "stay", "receiving", "getting", "recebendo", "recibiendo",
      "recevoir", "ricevere", "ontvangen"}
 )  # fmt: skip
 #: rights a template names as reserved, not exercised: "the rights under Articles 16,
 #: 17 and 21, which I reserve"
-_RESERVED = re.compile(
+_RESERVED: Final = re.compile(
     r"(?<!\w)(?:i reserve|which i reserve|reserve (?:the|my) right|ich behalte mir"
     r"|vorbehalten|je me reserve|me reservo|mi riservo|reservo-me|behoud ik mij)(?!\w)"
 )
 
 
 #: the kinds of privacy request that also stop the marketing (classify's as well)
-_STOPPING_KINDS = frozenset({"erasure", "objection", "do_not_sell"})
+_STOPPING_KINDS: Final = frozenset({"erasure", "objection", "do_not_sell"})
 
 
 def _said_of_oneself(text: str, match: re.Match[str], kind: str) -> bool:
@@ -1195,7 +1204,7 @@ def privacy_intent(subject: str, body_text: str) -> PrivacyIntent:
 # -- requests about somebody else ----------------------------------------------------
 #: "my wife", "our late father's", "meiner Frau", "ma mère", "mi padre fallecido": a
 #: first-person possessive and a family word (folded text: lower case, no accents)
-_RELATION_RE = re.compile(
+_RELATION_RE: Final = re.compile(
     r"(?<!\w)(?:"
     r"(?:my|our)\s+(?:(?:late|deceased|elderly|dear|little|young|teenage|minor)\s+){0,2}"
     r"(?:wife|husband|partner|spouse|father|mother|dad|mum|mom|son|daughter|child|children"
@@ -1219,7 +1228,7 @@ _RELATION_RE = re.compile(
     r")(?!\w)"
 )
 #: every family word _RELATION_RE ends in, as the \w+ words of a text split it
-_RELATION_WORDS = frozenset(
+_RELATION_WORDS: Final = frozenset(
     _WORD.findall(
         """
         wife husband partner spouse father mother dad mum mom son daughter child children kid
@@ -1238,7 +1247,7 @@ _RELATION_WORDS = frozenset(
     )
 )
 #: verbs of a request to stop, remove or delete (stems, every language of the lists)
-_REQUEST_VERB_RE = re.compile(
+_REQUEST_VERB_RE: Final = re.compile(
     r"(?<!\w)(?:delet|eras|remov|unsubscrib|clos|cancel|stop|opt(?:-| )?out|take\s+\w+\s+off"
     r"|losch|entfern|abmeld|abbestell|supprim|effac|desinscri|desabonn|retir|borr|elimin"
     r"|de baja|apag|exclu|descadastr|rimuov|disiscriv|verwijder|afmeld|uitschrijv|wis"
@@ -1247,17 +1256,17 @@ _REQUEST_VERB_RE = re.compile(
     r"|(?:schrijf|meld|haal)\w*\s.{0,40}\s(?:uit|af)(?!\w))"
 )
 #: what an erasure is of: an account or data (stems)
-_ERASABLE_RE = re.compile(
+_ERASABLE_RE: Final = re.compile(
     r"(?<!\w)(?:account|data|information|details|profile|records?|konto|kundenkonto|daten"
     r"|compte|donnees|informations|cuenta|datos|conta|dados|dati|gegevens)(?!\w)"
 )
-_ERASURE_VERB_RE = re.compile(
+_ERASURE_VERB_RE: Final = re.compile(
     r"(?<!\w)(?:delet|eras|remov|close|losch|entfern|supprim|effac|borr|elimin|apag|exclu"
     r"|cancell|verwijder|wis)"
 )
 #: where a sentence ends (for other_channel and on_behalf): . ! ? ; and a space, a new
 #: line, or the Japanese full stop, which no space follows
-_SENTENCE_END = re.compile(r"[.!?;]\s|\n|。\s?")
+_SENTENCE_END: Final = re.compile(r"[.!?;]\s|\n|。\s?")
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,17 @@ so one huge attachment cannot stall the worker.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import email.policy
 import email.utils
 import functools
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from email import errors
 from email.message import Message
 from html.parser import HTMLParser
+from types import TracebackType
 from typing import Any, Final, TypeVar, cast
 
 from worker.core.addresses import lower, normalise
@@ -30,10 +30,10 @@ from worker.errors import InvalidAddress
 #: how much decoded body text any one reader looks at; intent lives in the first lines
 TEXT_LIMIT = 256 * 1024
 
-_BLOCK_TAGS = frozenset(
+_BLOCK_TAGS: Final = frozenset(
     {"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
 )
-_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+_SKIP_TAGS: Final = frozenset({"script", "style", "head", "title"})
 
 
 class _Scope:
@@ -45,6 +45,11 @@ class _Scope:
     def __init__(self) -> None:
         self.memo: dict[tuple[str, int], tuple[object, Any]] = {}
         self.mark = object()
+        #: the part :func:`_part_view` served last, and its view: most reads follow one
+        #: on the same part, and this spares them the part's ``__dict__`` and its lookup
+        #: (300 of the 550 instructions a view cost, 38,000 views on the 700-message backlog)
+        self.last_part: Message | None = None
+        self.last_view: _PartView | None = None
 
 
 #: the current memo scope (None: none). A context variable, not a threading.local: its
@@ -53,17 +58,40 @@ class _Scope:
 _SCOPE: Final[ContextVar[_Scope | None]] = ContextVar("optout_memo_scope", default=None)
 
 
-@contextlib.contextmanager
-def memo_scope() -> Iterator[None]:
+#: ``_SCOPE.get``, bound once: a call of the bound method skips the method lookup that
+#: ``_SCOPE.get()`` makes on each of the 50 reads a message (244 -> ~90 instructions)
+_scope_get: Final[Callable[[], _Scope | None]] = _SCOPE.get
+
+
+class _MemoScope:
+    """What :func:`memo_scope` returns: a compiled class's ``with`` calls its methods
+    directly, where ``contextlib.contextmanager`` ran three interpreted methods and a
+    generator a message."""
+
+    def __init__(self) -> None:
+        self.token: Token[_Scope | None] | None = None
+
+    def __enter__(self) -> None:
+        self.token = _SCOPE.set(_Scope())
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        token = self.token
+        if token is not None:
+            self.token = None
+            _SCOPE.reset(token)
+
+
+def memo_scope() -> _MemoScope:
     """Within the block, derived values (decoded headers, texts, parts) are computed once
     per message part. The classifier reads the same ones from many rules; outside a
     scope every call computes afresh, so a caller that changes a message never sees a
     stale value."""
-    token = _SCOPE.set(_Scope())
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
+    return _MemoScope()
 
 
 class _PartView:
@@ -80,7 +108,7 @@ class _PartView:
         self.mark = mark
         #: the part has the modern policy (header objects), see :func:`_modern`
         self.modern = modern
-        self.index: dict[str, tuple[tuple[str, Any], ...]] | None = None
+        self.index: dict[str, list[tuple[str, Any]]] | None = None
         #: decoded header values by lower-case name
         self.decoded: dict[str, tuple[str, ...]] = {}
         self.ctype: str | None = None
@@ -88,14 +116,14 @@ class _PartView:
         #: other strings, by (kind, extra)
         self.other: dict[tuple[str, object], Any] | None = None
 
-    def raw(self, msg: Message) -> dict[str, tuple[tuple[str, Any], ...]]:
+    def raw(self, msg: Message) -> dict[str, list[tuple[str, Any]]]:
         """The part's raw headers by lower-case name, in order (compat32 parts)."""
         index = self.index
         if index is None:
-            grouped: dict[str, list[tuple[str, Any]]] = {}
-            for name, value in msg.raw_items():
-                grouped.setdefault(name.lower(), []).append((name, value))
-            index = self.index = {name: tuple(values) for name, values in grouped.items()}
+            # lists, not tuples made of them: nothing changes them once built
+            index = self.index = {}
+            for name, value in _header_list(msg):
+                index.setdefault(_lower_name(name), []).append((name, value))
         return index
 
     def get(self, kind: str, extra: object) -> Any:
@@ -113,6 +141,26 @@ class _PartView:
         self.other[(kind, extra)] = value
 
 
+#: header names lower-cased, by name as written: the classifier asks for the same few
+#: dozen names (and mail spells its own the same way) 60 times a message, and each
+#: ``name.lower()`` made a new string whose hash every dict lookup of it computed again
+_LOWER_NAMES: Final[dict[str, str]] = {}
+#: how many names :data:`_LOWER_NAMES` keeps: hostile mail invents any number, so it
+#: starts afresh when full (and the names in use come back on their next read)
+_LOWER_NAMES_KEPT: Final = 512
+
+
+def _lower_name(name: str) -> str:
+    """``name.lower()``, the same string object for the same name (see _LOWER_NAMES)."""
+    lname = _LOWER_NAMES.get(name)
+    if lname is None:
+        lname = name.lower()
+        if len(_LOWER_NAMES) >= _LOWER_NAMES_KEPT:
+            _LOWER_NAMES.clear()
+        _LOWER_NAMES[name] = lname
+    return lname
+
+
 #: the attribute a part keeps its :class:`_PartView` in
 _VIEW_ATTR: Final = "_optout_header_view"
 
@@ -120,16 +168,23 @@ _VIEW_ATTR: Final = "_optout_header_view"
 def _part_view(msg: Message) -> _PartView:
     """The part's view in the current memo scope, made on first use; outside a scope a
     new, empty one on every call (and its values are not remembered)."""
-    scope = _SCOPE.get()
+    scope = _scope_get()
     if scope is None:
         return _PartView(None, _modern(msg))
+    if scope.last_part is msg:
+        view = scope.last_view
+        if view is not None:
+            return view
     mark = scope.mark
     state = msg.__dict__
     kept = state.get(_VIEW_ATTR)
     if isinstance(kept, _PartView) and kept.mark is mark:
-        return kept
-    view = _PartView(mark, _modern(msg))
-    state[_VIEW_ATTR] = view
+        view = kept
+    else:
+        view = _PartView(mark, _modern(msg))
+        state[_VIEW_ATTR] = view
+    scope.last_part = msg
+    scope.last_view = view
     return view
 
 
@@ -139,7 +194,7 @@ _T = TypeVar("_T")
 
 def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
     """``compute(part)``, once per part within a :func:`memo_scope` (every time outside)."""
-    scope = _SCOPE.get()
+    scope = _scope_get()
     if scope is None:
         return compute(part)
     key = (kind, id(part))
@@ -151,11 +206,11 @@ def memoized(kind: str, part: Message, compute: Callable[[Message], _T]) -> _T:
     return value
 
 
-_TOKEN = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
+_TOKEN: Final = r"[A-Za-z0-9!#$%&'+.^_`|~\-]+"
 #: MIME headers whose plain shapes compat32 reads as the modern policy does (the same
 #: type, parameters and boundary); for any other shape the modern policy's rendering is
 #: what the original classifier's parser and MIME lookups saw, so that is what is served
-_PLAIN_MIME = {
+_PLAIN_MIME: Final = {
     "content-type": re.compile(
         rf"[ \t]*{_TOKEN}/{_TOKEN}[ \t]*"
         rf"(?:;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"[^\"\\\x00-\x1f\x7f-\uffff]*\")[ \t]*)*"
@@ -169,7 +224,7 @@ _PLAIN_MIME = {
 
 
 def _plain_mime(name: str, value: Any) -> bool:
-    lname = name.lower()
+    lname = _lower_name(name)
     if lname not in _PLAIN_MIME:
         return True
     if not isinstance(value, str):
@@ -199,7 +254,7 @@ class _Policy(email.policy.Compat32):
         return super().header_fetch_parse(name, value)
 
 
-_POLICY = _Policy()
+_POLICY: Final = _Policy()
 
 
 def plain_mime(msg: Message) -> bool:
@@ -237,7 +292,7 @@ def parse_checked(raw: bytes) -> tuple[Message, bool]:
 
 #: the feed parser's header-or-continuation line test (email.feedparser.headerRE), which
 #: :func:`_header_line` stands for
-_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+_HEADER_LINE: Final = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
 
 
 def _header_line(line: str) -> bool:
@@ -245,19 +300,34 @@ def _header_line(line: str) -> bool:
     was a tenth of parsing (test_headers_text.py compares the two)."""
     if not line:
         return False
-    if line[0] in " \t" or line.startswith("From "):
+    # s[i] == "c" compiles to a compare of code points; "in" to a substring search
+    if line[0] == " " or line[0] == "\t" or line.startswith("From "):
         return True
     colon = line.find(":")
     if colon < 0:
         return False
     name = line[:colon]  # printable ASCII but space (and colon, found first) only
-    return name.isascii() and name.isprintable() and " " not in name
+    ok = _HEADER_NAMES.get(name)
+    if ok is None:
+        ok = name.isascii() and name.isprintable() and " " not in name
+        if len(_HEADER_NAMES) >= _HEADER_NAMES_KEPT:
+            _HEADER_NAMES.clear()
+        _HEADER_NAMES[name] = ok
+    return ok
+
+
+#: :func:`_header_line`'s answer by header name: mail spells the same few dozen names,
+#: and a name's hash and lookup cost half of the two method calls that test it (which
+#: were 6.7 M of the 700-message backlog's instructions)
+_HEADER_NAMES: Final[dict[str, bool]] = {}
+#: how many names :data:`_HEADER_NAMES` keeps: full, it starts afresh (see _LOWER_NAMES)
+_HEADER_NAMES_KEPT: Final = 512
 
 
 #: where ``str.splitlines`` ends a line but the feed parser does not (it ends lines at
 #: \r\n, \r and \n only); the other breaks splitlines knows (\x85, \u2028, \u2029) never
 #: come out of an ASCII/surrogateescape decode, which maps every byte over 0x7f to U+DCxx
-_OTHER_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e")
+_OTHER_BREAKS: Final = ("\v", "\f", "\x1c", "\x1d", "\x1e")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -276,12 +346,14 @@ def _head_end(raw: bytes) -> int:
     """Where the composite test stops looking: the first empty line, within 16 KB, as
     the index of its first character (16384: none there). Mail's header block is short;
     the test has no need to read the first 16 KB of a body as well."""
-    # mail's empty line is "\r\n" (holding no "\n\n"): found first, it bounds the
-    # search for a bare one, which otherwise read on to the cut in nearly every message
-    crlf = raw.find(b"\n\r\n", 0, 16384)
-    lf = raw.find(b"\n\n", 0, crlf + 1 if crlf >= 0 else 16384)
-    ends = [i for i in (lf, crlf) if i >= 0]
-    return min(ends) + 1 if ends else 16384
+    # one search for both line ends, each match ending within the cut as find's did:
+    # two finds and their method calls cost 4,000 instructions a message, this a third
+    found = _EMPTY_LINE.search(raw, 0, 16384)
+    return found.start() + 1 if found is not None else 16384
+
+
+#: an empty line, found by the line break before it ("\r\n" or "\n")
+_EMPTY_LINE: Final = re.compile(rb"\n\r?\n")
 
 
 def _composite(head: bytes) -> bool:
@@ -328,16 +400,15 @@ def _parse_single_part(raw: bytes) -> Message | None:
     pos = 0
     for line in _split_lines(text[:cut] if cut else text):  # split at \r\n, \r and \n
         if not _header_line(line):
-            if line[0] not in "\r\n":
+            if line[0] != "\r" and line[0] != "\n":
                 return None  # a body line without the empty separator line: a defect
             pos += len(line)
             break
-        first = line[0]
-        if first in " \t":
+        if line[0] == " " or line[0] == "\t":
             if not current:
                 return None  # the first header line is a continuation: a defect
             current.append(line)
-        elif first == ":" or line.startswith("From "):
+        elif line[0] == ":" or line.startswith("From "):
             return None  # a header without a name, or an envelope line
         else:
             if current:
@@ -365,10 +436,26 @@ def _source_field(lines: list[str], colon: int = -1) -> tuple[str, str]:
     first = lines[0]
     if colon < 0:
         colon = first.find(":")
-    value = first[colon + 1 :].lstrip(" \t")
     if len(lines) > 1:
-        value += "".join(lines[1:])
-    return first[:colon], value.rstrip("\r\n")
+        value = first[colon + 1 :].lstrip(" \t") + "".join(lines[1:])
+        return first[:colon], value.rstrip("\r\n")
+    # one line (most headers): the value cut out of it at once, where the slice, lstrip
+    # and rstrip made a string each (test_message_shortcuts.py compares the two)
+    start = colon + 1
+    end = len(first)
+    while start < end and (first[start] == " " or first[start] == "\t"):
+        start += 1
+    while end > start and (first[end - 1] == "\n" or first[end - 1] == "\r"):
+        end -= 1
+    return first[:colon], first[start:end]
+
+
+def _header_list(part: Message) -> list[tuple[str, Any]]:
+    """The list of (name, value) that ``raw_items()`` copies, to be read in place (it is
+    interpreted code). Typed: a loop over it as ``Any`` took each pair apart through the
+    iterator protocol, 4,000 instructions a part to find its Content-Type."""
+    fields: list[tuple[str, Any]] = cast(Any, part)._headers
+    return fields
 
 
 def _first_field(fields: list[tuple[str, str]], lname: str) -> tuple[str, str] | None:
@@ -386,10 +473,28 @@ def _fields_ctype(msg: Message, fields: list[tuple[str, str]]) -> str:
     found = _first_field(fields, "content-type")
     if found is not None and len(found[1]) <= 1024:
         return _ctype_of(found[0], found[1])
+    if found is None and msg.policy is _POLICY:
+        default = _default_type(msg)
+        if default is not None:
+            return default
     return msg.get_content_type()
 
 
-_NLCRE = re.compile(r"\r\n|\r|\n")
+def _without_content_type(part: Message) -> bool:
+    """``part`` (of our policy) has no Content-Type: what ``Message`` derives from that
+    header is then its default, which this spares the interpreted methods (3,000 to
+    6,000 instructions a call) for: the delivery-status blocks and the attached
+    originals of bounces, the parts of plain messages (test_message_shortcuts.py)."""
+    return part.policy is _POLICY and _first_field(cast(Any, part)._headers, "content-type") is None
+
+
+def _default_type(part: Message) -> str | None:
+    """``part.get_default_type()``, when it is a string (as ``set_default_type`` leaves it)."""
+    default = cast(Any, part)._default_type
+    return default if type(default) is str else None
+
+
+_NLCRE: Final = re.compile(r"\r\n|\r|\n")
 
 
 def _without_eol(text: str) -> str:
@@ -415,7 +520,7 @@ def _attach(parent: Message, msg: Message) -> None:
 
 #: how deeply :class:`_LineParser` nests parts before it gives up on the message (no
 #: mail client nests a tenth as deep; :func:`walk` reads 20 levels)
-_MAX_NESTING = 100
+_MAX_NESTING: Final = 100
 
 
 class _LineParser:
@@ -534,7 +639,7 @@ class _LineParser:
             if line == "":
                 break
             if not _header_line(line):
-                if line[0] not in "\r\n":  # not _NLCRE.match(line)
+                if line[0] != "\r" and line[0] != "\n":  # not _NLCRE.match(line)
                     self._defect(cur, errors.MissingHeaderBodySeparatorDefect())
                     self._unreadline(line)
                 break
@@ -652,7 +757,7 @@ class _LineParser:
         lastvalue: list[str] = []  # the lines of the header being read, if any
         lastcolon = 0
         for lineno, line in enumerate(lines):
-            if line[0] in " \t":
+            if line[0] == " " or line[0] == "\t":
                 if not lastvalue:
                     self._defect(cur, errors.FirstHeaderLineIsContinuationDefect(line))
                     continue
@@ -702,7 +807,7 @@ def _first_content_type(part: Message) -> tuple[str, str] | None:
         return None
     # the list raw_items() copies, read in place (raw_items is interpreted code); a name
     # that lower-cases to "content-type" is 12 characters long
-    for name, value in cast(Any, part)._headers:
+    for name, value in _header_list(part):
         if len(name) == 12 and name.lower() == "content-type":
             if _plain_str(value) and len(value) <= 1024:
                 return name, value
@@ -725,7 +830,13 @@ def _modern(msg: Message) -> bool:
 def _ctype(part: Message) -> str:
     """``part.get_content_type()``, remembered by Content-Type value (see above)."""
     found = _first_content_type(part)
-    return part.get_content_type() if found is None else _ctype_of(*found)
+    if found is not None:
+        return _ctype_of(*found)
+    if _without_content_type(part):
+        default = _default_type(part)
+        if default is not None:
+            return default
+    return part.get_content_type()
 
 
 @functools.lru_cache(maxsize=512)
@@ -754,13 +865,21 @@ def _boundary_of(name: str, value: str) -> str | None:
 
 def header(msg: Message, name: str) -> str:
     """The first ``name`` header, decoded (RFC 2047) and unfolded; ``""`` when absent."""
-    values = headers(msg, name)
+    values = _decoded(msg, name)  # not the list headers() copies for its caller
     return values[0] if values else ""
 
 
 def headers(msg: Message, name: str) -> list[str]:
     """All ``name`` headers, decoded; a header the policy cannot parse is read raw."""
-    lname = name.lower()
+    return list(_decoded(msg, name))
+
+
+_NO_VALUES: Final[tuple[str, ...]] = ()
+
+
+def _decoded(msg: Message, name: str) -> tuple[str, ...]:
+    """:func:`headers`, as the tuple the part's view keeps."""
+    lname = _lower_name(name)
     view = _part_view(msg)
     decoded = view.decoded.get(lname)
     if decoded is None:
@@ -773,7 +892,7 @@ def headers(msg: Message, name: str) -> list[str]:
         else:
             raw = view.raw(msg).get(lname)
             if raw is None:  # most names asked for are absent
-                return []
+                return _NO_VALUES
             try:
                 rendered = [_render(k, v) for k, v in raw]
             except Exception:  # as the modern policy's get_all would raise: nothing
@@ -781,7 +900,7 @@ def headers(msg: Message, name: str) -> list[str]:
             decoded = tuple(_texts(rendered))
         if view.mark is not None:
             view.decoded[lname] = decoded
-    return list(decoded)
+    return decoded
 
 
 def _texts(found: list[Any]) -> list[str]:
@@ -806,14 +925,28 @@ def rendered_items(msg: Message) -> list[tuple[str, str]]:
     """Every header as ``(name, text)``, as the modern policy's ``items()`` shows them."""
     if _modern(msg):
         return [(k, str(v)) for k, v in msg.items()]
-    return [(k, str(_render(k, v))) for k, v in msg.raw_items()]
+    return [(k, str(_render(k, v))) for k, v in _header_list(msg)]
+
+
+def header_items(part: Message) -> list[tuple[str, Any]]:
+    """``part.items()``: an ASCII value that the policy returns as it is (no 8-bit byte to
+    make a Header of, no MIME header to render) is not passed through the interpreted
+    policy method (test_message_shortcuts.py compares the two)."""
+    if part.policy is not _POLICY:
+        return list(part.items())
+    out: list[tuple[str, Any]] = []
+    for name, value in _header_list(part):
+        if type(value) is not str or not value.isascii() or not _plain_mime(name, value):
+            value = _POLICY.header_fetch_parse(name, value)
+        out.append((name, value))
+    return out
 
 
 def has_header(msg: Message, name: str) -> bool:
     """True when ``name`` is present at all, even empty (``Return-Path: <>`` matters)."""
     view = _part_view(msg)
     if not view.modern:
-        return name.lower() in view.raw(msg)
+        return _lower_name(name) in view.raw(msg)
     try:
         return name in msg
     except Exception:
@@ -849,11 +982,11 @@ def raw_addresses_in(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(addr for addr in _addr_specs(list(values)) if "@" in addr)
 
 
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
-_SIMPLE_ADDR = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+_ATEXT: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
+_SIMPLE_ADDR: Final = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
 #: a list of plain mailboxes (``a@b``, ``Name <a@b>``), for which getaddresses is known
 #: to return just the addr-specs (test_headers_text.py compares the two)
-_SIMPLE_MAILBOXES = re.compile(
+_SIMPLE_MAILBOXES: Final = re.compile(
     rf"[ \t]*(?:[A-Za-z0-9 \t]*<[ \t]*(?P<angle>{_SIMPLE_ADDR})[ \t]*>|(?P<bare>{_SIMPLE_ADDR}))"
     rf"[ \t]*(?:,|$)"
 )
@@ -861,6 +994,25 @@ _SIMPLE_MAILBOXES = re.compile(
 
 def _addr_specs(values: list[str]) -> list[str]:
     """The addr-spec of every address in ``values``, as ``email.utils.getaddresses``."""
+    if not values:
+        # none, from the interpreted parser that half the callers (absent headers) ran
+        # for its answer, [] (10,000 instructions a call)
+        return []
+    if len(values) == 1 and len(values[0]) <= 1024:
+        # one value, remembered: mail names the same few (our address, the bouncing
+        # MTA's) in To, From and Delivered-To, which three readers ask for each
+        # (1,240 of the backlog's 1,730 such lists were repeats, 5,000 instructions each)
+        return list(_one_addr_specs(values[0]))
+    return _parse_addr_specs(values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_addr_specs(value: str) -> tuple[str, ...]:
+    return tuple(_parse_addr_specs([value]))
+
+
+def _parse_addr_specs(values: list[str]) -> list[str]:
+    """:func:`_addr_specs`, not remembered."""
     joined = ", ".join(values)
     fast: list[str] = []
     pos = 0
@@ -899,7 +1051,7 @@ def decode_payload(part: Message, limit: int = TEXT_LIMIT) -> str:
 
 def _decode_payload(part: Message, limit: int) -> str:
     try:
-        payload = part.get_payload(decode=True)
+        payload = _payload_bytes(part)
     except Exception:
         payload = None
     if not isinstance(payload, bytes):
@@ -920,9 +1072,39 @@ def _decode_payload(part: Message, limit: int) -> str:
     return data.decode("latin-1")[:limit]
 
 
+#: transfer encodings that ``Message.get_payload(decode=True)`` leaves as they are
+_IDENTITY_CTE: Final = frozenset({"7bit", "8bit", "binary"})
+
+
+def _payload_bytes(part: Message) -> Any:
+    """``part.get_payload(decode=True)``; in compiled code for the common leaf, a string
+    payload under no transfer encoding (or 7bit, 8bit, binary), which it returns encoded
+    as it is: the interpreted method cost 14,000 instructions a part (and 2.2 M for the
+    backlog's 140 parts of 8-bit text); test_message_shortcuts.py compares the two."""
+    payload = cast(Any, part)._payload
+    if type(payload) is str and part.policy is _POLICY:
+        found = _first_field(cast(Any, part)._headers, "content-transfer-encoding")
+        value = "" if found is None else found[1]
+        if not value or (type(value) is str and value.isascii() and value.lower() in _IDENTITY_CTE):
+            if payload.isascii():
+                return payload.encode("ascii")
+            # 8-bit text as the parser keeps it, its bytes over 0x7f as surrogates:
+            # get_payload() finds one and encodes with surrogateescape too (a text with
+            # other characters than those fails here, and is left to it)
+            try:
+                return payload.encode("ascii", "surrogateescape")
+            except UnicodeEncodeError:
+                pass
+    return part.get_payload(decode=True)
+
+
 def _charset(part: Message) -> str | None:
     found = _first_content_type(part)
-    return _own_charset(part) if found is None else _charset_of(*found)
+    if found is not None:
+        return _charset_of(*found)
+    if _without_content_type(part):
+        return None  # get_content_charset(): no parameter, no charset
+    return _own_charset(part)
 
 
 @functools.lru_cache(maxsize=512)
@@ -979,7 +1161,11 @@ def param(part: Message, name: str) -> str:
 
 def _param(part: Message, name: str) -> str:
     found = _first_content_type(part)
-    return _own_param(part, name) if found is None else _param_of(*found, name)
+    if found is not None:
+        return _param_of(*found, name)
+    if _without_content_type(part):
+        return ""  # get_param(): no Content-Type, no parameter
+    return _own_param(part, name)
 
 
 @functools.lru_cache(maxsize=512)
@@ -997,6 +1183,12 @@ def _own_param(part: Message, name: str) -> str:
 
 def is_attachment(part: Message) -> bool:
     """True for parts the writer attached rather than wrote."""
+    if part.policy is _POLICY and (
+        _first_field(cast(Any, part)._headers, "content-disposition") is None
+    ):
+        # no Content-Disposition, the disposition is None: what most parts have, read
+        # without the interpreted get_content_disposition() (6,000 instructions a part)
+        return False
     try:
         disposition = part.get_content_disposition()
     except Exception:
@@ -1007,10 +1199,10 @@ def is_attachment(part: Message) -> bool:
 def children(part: Message) -> list[Message]:
     """Sub-parts of a multipart or message/* part; an empty list for anything else."""
     try:
-        # a leaf's get_payload() can decode the whole body (8-bit text): never a list
-        if not part.is_multipart():
-            return []
-        payload = part.get_payload()
+        # what is_multipart() tests and get_payload() then returns, read in compiled
+        # code: the two interpreted calls cost 1,400 instructions a part (a leaf's
+        # get_payload() could decode the whole body besides)
+        payload = cast(Any, part)._payload
     except Exception:
         return []
     if isinstance(payload, list):
@@ -1026,7 +1218,18 @@ def walk(part: Message, depth: int = 0) -> Iterator[Message]:
 
 
 def _walked(part: Message) -> tuple[Message, ...]:
-    return tuple(_walk(part, 0))
+    """``tuple(_walk(part, 0))``, collected by plain calls: the recursive generator's
+    frames cost twice as much (test_message_shortcuts.py compares the two)."""
+    out: list[Message] = []
+    _collect_parts(part, 0, out)
+    return tuple(out)
+
+
+def _collect_parts(part: Message, depth: int, out: list[Message]) -> None:
+    out.append(part)
+    if depth < 20:
+        for child in children(part):
+            _collect_parts(child, depth + 1, out)
 
 
 def _walk(part: Message, depth: int) -> Iterator[Message]:
@@ -1127,7 +1330,7 @@ def _header_block(msg: Message) -> str:
 
 #: characters that ``re.IGNORECASE`` matches to an ASCII letter but ``str.lower`` does not
 #: map to one character (U+0130 lower-cases to two), checked in test_headers_text.py
-_CASELESS_CHARS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+_CASELESS_CHARS: Final = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 
 
 def caseless(text: str) -> str:
@@ -1138,7 +1341,7 @@ def caseless(text: str) -> str:
     return _caseless_cached(text) if len(text) <= _CACHE_TEXT else _caseless(text)
 
 
-_CACHE_TEXT = 64 * 1024
+_CACHE_TEXT: Final = 64 * 1024
 
 
 def caseless_once(text: str) -> str:

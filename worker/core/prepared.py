@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Final
 
 from worker.core.classify import classify_with_subject
 from worker.core.message import header, parse_bytes
@@ -19,7 +20,7 @@ from worker.core.verdict import DEFAULT_MAX_BYTES, Prepared
 __all__ = ["Prepared", "prepare", "prepare_many", "subject"]
 
 #: how much of a message :func:`subject` reads its header block from
-_HEAD_CUT = 65536
+_HEAD_CUT: Final = 65536
 
 
 def prepare(

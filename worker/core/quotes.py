@@ -20,7 +20,7 @@ from worker.core.message import caseless, caseless_once
 # "On <date>, <name> wrote:" and its translations; the date part may wrap onto a 2nd line.
 #: the first alternative of _ATTRIBUTION alone: an attribution that opens with its
 #: preposition ("On", "Am", "Le", ...), the only kind that is looked for across two lines
-_PREFIXED_ATTRIBUTION = re.compile(
+_PREFIXED_ATTRIBUTION: Final = re.compile(
     r"""^\s*(?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
           (?:(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
              het\s+volgende\s+geschreven|skrev|napsal|napisa[łl](?:\(a\))?|a\s+scris|kirjoitti|
@@ -30,7 +30,7 @@ _PREFIXED_ATTRIBUTION = re.compile(
             [<(\[]\s*[^\s<>()\[\]]+@[^\s<>()\[\]]+\s*[>)\]]\)?\s*:)\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_ATTRIBUTION = re.compile(
+_ATTRIBUTION: Final = re.compile(
     r"""^\s*(?:
         (?:on|am|le|el|em|il|op|den|dne|w\s+dniu|el\s+d[ií]a|kl\.|pe|dana)\b.{0,200}?
           (?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
@@ -48,11 +48,11 @@ _ATTRIBUTION = re.compile(
 )
 
 #: Japanese Gmail writes no verb: "2026年11月23日(月) 9:00 Example News <news@example.com>:"
-_DATED_ATTRIBUTION = re.compile(
+_DATED_ATTRIBUTION: Final = re.compile(
     r"^\s*\d{4}年\d{1,2}月\d{1,2}日.{0,200}?[<(（][^\s<>()（）]+@[^\s<>()（）]+[>)）]\s*[:：]\s*$"
 )
 
-_SEPARATOR = re.compile(
+_SEPARATOR: Final = re.compile(
     r"""^\s*(?:
         -{2,}\s*(?:original\s+message|ursprüngliche\s+nachricht|message\s+d'origine|
             mensaje\s+original|mensagem\s+original|messaggio\s+originale|
@@ -64,11 +64,11 @@ _SEPARATOR = re.compile(
 )
 #: a ruler line: Outlook's line of underscores above the quoted header block, but also a
 #: writer's own table rule, so it starts a quote only with a From line right below it
-_RULER = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
+_RULER: Final = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
 
 #: the verbs, exactly as in _ATTRIBUTION: a line without one cannot be an attribution,
 #: and this linear search is much cheaper than the attribution pattern's lazy scan
-_VERB = re.compile(
+_VERB: Final = re.compile(
     r"""wrote|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef|
         het\s+volgende\s+geschreven|skrev|napsal|napisa[łl]|a\s+scris|kirjoitti|yazd[ıi]|
         написал|написав""",
@@ -76,21 +76,21 @@ _VERB = re.compile(
 )
 #: the same, for lower-cased ASCII text: no pattern character other than ASCII can match
 #: an ASCII character, and without IGNORECASE the search is several times faster
-_VERB_ASCII = re.compile(_VERB.pattern, re.VERBOSE)
+_VERB_ASCII: Final = re.compile(_VERB.pattern, re.VERBOSE)
 #: _ATTRIBUTION and _PREFIXED_ATTRIBUTION for lower-cased ASCII text, as _VERB_ASCII is
 #: for _VERB: their only non-ASCII characters ("é", "ó", "ł", "ı", Cyrillic) stand beside
 #: an ASCII alternative ("[ée]", "[ıi]") or in a verb no ASCII text holds. Matched so, an
 #: attribution line costs a sixth of the case-insensitive match (the lazy ``.{0,200}?``
 #: tries every verb at every offset, and only case-sensitive branches are skipped on
 #: their first character): 22 M of 1,174 M instructions on the benchmark backlog
-_ATTRIBUTION_ASCII = re.compile(_ATTRIBUTION.pattern, re.VERBOSE)
-_PREFIXED_ATTRIBUTION_ASCII = re.compile(_PREFIXED_ATTRIBUTION.pattern, re.VERBOSE)
+_ATTRIBUTION_ASCII: Final = re.compile(_ATTRIBUTION.pattern, re.VERBOSE)
+_PREFIXED_ATTRIBUTION_ASCII: Final = re.compile(_PREFIXED_ATTRIBUTION.pattern, re.VERBOSE)
 
 # Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:"/"To:".
-_OUTLOOK_FROM = re.compile(
+_OUTLOOK_FROM: Final = re.compile(
     r"^\s*\*?(?:from|von|de|da|van|från|od|от|差出人|发件人|寄件者)\s*[:：]\*?\s*", re.IGNORECASE
 )
-_OUTLOOK_NEXT = re.compile(
+_OUTLOOK_NEXT: Final = re.compile(
     r"^\s*\*?(?:sent|date|to|subject|gesendet|datum|an|betreff|envoy[ée]|[àa]|objet|"
     r"enviado|fecha|para|asunto|inviato|data|oggetto|verzonden|aan|onderwerp|skickat|"
     r"till|ämne|wysłano|temat|отправлено|дата|кому|тема|送信日時|宛先|件名|日付|"
@@ -98,7 +98,7 @@ _OUTLOOK_NEXT = re.compile(
     re.IGNORECASE,
 )
 
-_SIGNATURE = re.compile(
+_SIGNATURE: Final = re.compile(
     r"""^\s*(?:
         --\s*
       | sent\s+from\s+my\s+\w+.*
@@ -207,7 +207,7 @@ _MARKER_KINDS: dict[str, int] = {
 #: every character that, case-folded (message.caseless), can follow the leading
 #: whitespace of a line _SEPARATOR, _SIGNATURE, _RULER or _OUTLOOK_FROM matches
 #: (test_headers_text.py tries every other character against the four)
-_MARKER_STARTS = frozenset(_MARKER_KINDS)
+_MARKER_STARTS: Final = frozenset(_MARKER_KINDS)
 
 
 def _may_open_marker(line: str) -> bool:
@@ -305,15 +305,15 @@ def _is_attribution(line: str, following: str) -> bool:
 
 
 #: a plain ASCII part of every verb of _VERB but the Russian and Ukrainian ones, lower-case
-_VERB_CORES = (
+_VERB_CORES: Final = (
     "wrote", "schrieb", "crit", "escribi", "escreveu", "scritto", "scrisse", "schreef",
     "geschreven", "skrev", "napsal", "napisa", "scris", "kirjoitti", "yazd",
 )  # fmt: skip
 #: the characters a verb of _VERB holds before its core in ASCII text (the whitespace of
 #: ``\s`` there included)
-_VERB_PREFIXES = "ahetvolgnd \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_VERB_PREFIXES: Final = "ahetvolgnd \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 #: every letter case-insensitively equal to one of "написал"/"написав" is in these blocks
-_CYRILLIC = re.compile("[\u0400-\u04ff\u1c80-\u1c8f]")
+_CYRILLIC: Final = re.compile("[\u0400-\u04ff\u1c80-\u1c8f]")
 
 
 def _may_hold_verb(text: str, low: str | None = None) -> bool:
