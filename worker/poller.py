@@ -25,7 +25,7 @@ from worker.core.verdict import Prepared
 from worker.errors import DatabaseUnavailable
 from worker.intake import IntakeService, ItemResult
 from worker.links import LinkService
-from worker.sources.base import Backoff, RawItem, Source, SourceUnavailable
+from worker.sources.base import AHEAD, COMMIT_EVERY, Backoff, RawItem, Source, SourceUnavailable
 from worker.sources.linklog import LinklogReader
 from worker.store.lease import Lease
 from worker.store.state import SourceStateStore
@@ -37,14 +37,6 @@ if TYPE_CHECKING:  # APScheduler and prometheus_client: the daemon's, `optout po
 log = structlog.get_logger("optout.poller")
 
 
-#: fetched batches that may wait for their commit (memory stays flat in the backlog).
-#: Fetches and moves share the one connection, so a fetch waits while a move holds it
-#: (0.03-0.2 s for 500 on Dovecot's Maildir, longer for the larger moves late in a
-#: pass); with 2 the classifier process ran dry in those waits, 0.37-0.41 s of a
-#: 10,000-message pass, with 4 it idles 0.15-0.21 s (traced: every classify, fetch,
-#: commit and move timed, three runs each). 4 batches of 500 are about 6 MB of bodies
-#: at the corpus's sizes.
-_AHEAD = 4
 #: committed messages gathered before the first move of a pass, and at least before any
 #: later one: a move costs the server a sync of the whole folder whatever its size
 #: (Dovecot's Maildir: 50 per move ran at 0.15x of a bare fetch, 500 at 0.40x); the
@@ -53,11 +45,6 @@ _AHEAD = 4
 MOVE_EVERY = 500
 #: the most committed messages one move waits for (see :func:`move_threshold`)
 MOVE_MAX = 5000
-#: messages per pipeline batch: one classification hand-off and one commit each. The
-#: source fetches them in its own smaller FETCH commands (``batch_size``); a commit costs
-#: about 0.30 ms a message at 50 and 0.22 ms at 250 (SQLite), the rest being per-row work;
-#: 500 took 9 % off a 10,000-message pass against 250 (four paired runs), 1,000 no more
-COMMIT_EVERY = 500
 
 
 def move_threshold(moved: int, least: int = MOVE_EVERY, most: int = MOVE_MAX) -> int:
@@ -104,6 +91,7 @@ class Poller:
         pool: ClassifierPool | None = None,
         move_every: int = MOVE_EVERY,
         move_max: int = MOVE_MAX,
+        connected: bool = False,
     ) -> None:
         self.source = source
         self.pool = pool or ClassifierPool(
@@ -116,7 +104,9 @@ class Poller:
         self.metrics = metrics
         self.lease = lease
         self.stop = asyncio.Event()
-        self._connected = False
+        #: a source connected before the poller was made (see :meth:`preload`)
+        self._connected = connected
+        self._head: list[tuple[list[RawItem], asyncio.Future[list[Prepared]]]] = []
         self._lock = asyncio.Lock()
         # one thread for the pass's database work (the "done" check of the next batch,
         # the commit of this one): one connection, so one SQLite page cache fills, not
@@ -127,6 +117,15 @@ class Poller:
     @property
     def name(self) -> str:
         return self.source.name
+
+    def preload(self, batches: list[tuple[list[RawItem], asyncio.Future[list[Prepared]]]]) -> None:
+        """Batches the source handed out before the database was open, their
+        classification under way (`optout poll`'s head start, see worker.cli_intake), at
+        most ``AHEAD``: the next pass commits them first, in order, then fetches on. Not
+        checked against what is decided already, as a fetched batch is (:meth:`_decide`):
+        the commit finds an item decided before and changes nothing for it. Dropped if the
+        pass never runs (another instance holds the lease)."""
+        self._head = list(batches[:AHEAD])
 
     async def ensure_connected(self) -> None:
         if not self._connected:
@@ -188,12 +187,12 @@ class Poller:
         moved only after its commit. Committed messages are moved ``move_every`` at a time
         at first, in larger moves as the pass goes on (:func:`move_threshold`)
         (or sooner: at the end of the pass or on a stop request), their
-        bodies dropped meanwhile. At most ``_AHEAD`` batches wait, which keeps memory
+        bodies dropped meanwhile. At most ``AHEAD`` batches wait, which keeps memory
         flat in the backlog size. On the way out, batches fetched but not committed are
         handed back to the source (``rewind``), to be taken again by the next pass.
         """
         wire = asyncio.Lock()
-        room = asyncio.Semaphore(_AHEAD)
+        room = asyncio.Semaphore(AHEAD)
         ahead: asyncio.Queue[tuple[list[RawItem], asyncio.Task[_Decided]] | None]
         ahead = asyncio.Queue()  # bounded by ``room``, so the last word always fits
         fetcher = asyncio.ensure_future(self._fetch_all(wire, room, ahead))
@@ -252,6 +251,10 @@ class Poller:
         ahead: asyncio.Queue[tuple[list[RawItem], asyncio.Task[_Decided]] | None],
     ) -> None:
         try:
+            head, self._head = self._head, []
+            for items, prepared in head:
+                await room.acquire()
+                ahead.put_nowait((items, asyncio.ensure_future(self._decided(items, prepared))))
             while not self.stop.is_set():
                 await room.acquire()
                 async with wire:
@@ -265,12 +268,29 @@ class Poller:
     async def _decide(self, items: list[RawItem]) -> _Decided:
         """Skip what is already decided (one query), classify the rest."""
         done = await asyncio.get_running_loop().run_in_executor(self._db, self.intake.done, items)
-        if not self._warmed:  # the database thread is idle until this batch is classified
-            self._warmed = True
-            self._db.submit(self._warm_up)
+        self._warm_once()
         todo = [i for i in items if (i.source, i.key) not in done]
         prepared = await self.pool.prepare([i.raw for i in todo]) if todo else []
         return _Decided(done, todo, prepared)
+
+    async def _decided(
+        self, items: list[RawItem], prepared: asyncio.Future[list[Prepared]]
+    ) -> _Decided:
+        """The preloaded batch (see :meth:`preload`), classified in full."""
+        self._warm_once()
+        return _Decided({}, items, await prepared)
+
+    def _warm_once(self) -> None:
+        if not self._warmed:  # the database thread is idle until this batch is classified
+            self._warmed = True
+            self._db.submit(self._warm_up)
+
+    def _drop_head(self) -> None:
+        if self._head:
+            for _, prepared in self._head:
+                prepared.cancel()
+            self._head = []
+            self.source.rewind()
 
     async def _commit(
         self, items: list[RawItem], d: _Decided, stats: PassStats
@@ -357,6 +377,7 @@ class Poller:
             return True
         if await asyncio.to_thread(self.lease.acquire):
             return True
+        self._drop_head()
         log.debug("poll.skipped", source=self.name, reason="another instance holds the lease")
         if self._connected:  # let the other instance have the mailbox to itself
             await self.source.close()
@@ -384,6 +405,7 @@ class Poller:
 
     async def close(self) -> None:
         self.stop.set()
+        self._drop_head()
         async with self._lock:
             await self.source.close()
             self._connected = False

@@ -344,3 +344,72 @@ async def test_an_outage_during_idle_raises_source_unavailable(
         await src.wait_for_new(timeout=20)
     await outage
     assert not src.connected
+
+
+class _NotYet:
+    """A checkpoint that is not ready (a head start's, before the database is open)."""
+
+    ready = False
+
+    def get(self, source: str, key: str) -> str | None:
+        raise AssertionError("read before the database is open")
+
+    def set(self, source: str, key: str, value: str) -> None:
+        raise AssertionError("written before the database is open")
+
+
+async def test_a_head_start_fetches_before_the_checkpoint_and_resumes_without_a_skip(
+    dovecot: Dovecot, make_source: SourceFactory, checkpoint: InMemoryCheckpoint
+) -> None:
+    # a restart after 1-3 were settled and 4 was committed but not moved (crash), with
+    # a stale mark that claims 4 too: the head start, reading no mark, hands 4 out again
+    for n in range(1, 6):
+        dovecot.append(message(n))
+    first = make_source()
+    for item in await first.fetch(3):
+        await first.settle(item, Disposition.PROCESSED)
+    await first.close()
+    validity = dovecot.uidvalidity()
+    checkpoint.set("inbox", "uid:INBOX", f"{validity}:4")
+    writes = checkpoint.writes
+
+    head = make_source(checkpoint=_NotYet())
+    await head.connect(resume=False)
+    early = await head.fetch(1)
+    await head.close()  # dropped (say, another instance holds the lease): nothing saved
+    assert [uid_of(i) for i in early] == [4]
+
+    head = make_source(checkpoint=_NotYet())
+    await head.connect(resume=False)
+    early = await head.fetch(1)
+    head.checkpoint = checkpoint  # the database is open
+    later = await head.fetch(10)
+
+    assert [uid_of(i) for i in early + later] == [4, 5]
+    for item in early + later:
+        await head.settle(item, Disposition.PROCESSED)
+    await head.close()
+    assert checkpoint.get("inbox", "uid:INBOX") == f"{validity}:5"
+    assert checkpoint.writes > writes
+    assert dovecot.uids("INBOX") == []
+
+
+async def test_a_head_start_keeps_the_mark_below_what_it_handed_out(
+    dovecot: Dovecot, make_source: SourceFactory, checkpoint: InMemoryCheckpoint
+) -> None:
+    for n in range(1, 4):
+        dovecot.append(message(n))
+    validity = dovecot.uidvalidity()
+    checkpoint.set("inbox", "uid:INBOX", f"{validity}:2")  # stale: 1 and 2 are still here
+    head = make_source(checkpoint=_NotYet())
+    await head.connect(resume=False)
+    early = await head.fetch(2)
+    head.checkpoint = checkpoint
+    rest = await head.fetch(10)  # resumes here, and goes on after what it handed out
+    head.rewind()  # a failed pass: everything not settled is handed out again
+
+    again = await head.fetch(10)
+
+    assert [uid_of(i) for i in early] == [1, 2]
+    assert [uid_of(i) for i in rest] == [3]
+    assert [uid_of(i) for i in again] == [1, 2, 3]  # from below the first handed out

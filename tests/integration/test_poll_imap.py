@@ -189,3 +189,24 @@ def test_a_mailbox_polled_by_another_instance_is_skipped(
         engine.dispose()
     poll(capsys, imap_config)
     assert dovecot.uids("INBOX") == []
+
+
+def test_a_wrong_password_fails_the_source_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str],
+    imap_config: Path,
+    dovecot: Dovecot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the pass's first login is the head start's, before the database is open: its
+    # failure is the source's, reported as a pass reports it
+    dovecot.append(m.UNSUBSCRIBE)
+    monkeypatch.setenv(PASSWORD_ENV, "not the password")
+    code, out, err = run(capsys, "poll", "--source", "imap", "--json", "--config", str(imap_config))
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["sources"] == []
+    assert list(report["failures"]) == ["imap"]
+    assert "authentication failed" in report["failures"]["imap"].lower()
+    assert len(dovecot.uids("INBOX")) == 1
+    cfg = ("--config", str(imap_config))
+    assert json.loads(run(capsys, "requests", "--json", *cfg)[1]) == []

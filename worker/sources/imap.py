@@ -98,6 +98,7 @@ class ImapMailSource:
         self._queue: deque[int] = deque()
         self._outstanding: set[int] = set()
         self._since_save = 0
+        self._resume_pending = False  # selected, checkpoint not read yet (see resume)
         self._log = log.bind(source=settings.name)
 
     @property
@@ -113,7 +114,10 @@ class ImapMailSource:
         return self._allow_move and self._client is not None and self._has("MOVE")
 
     # -- session -------------------------------------------------------------------
-    async def connect(self) -> None:
+    async def connect(self, *, resume: bool = True) -> None:
+        """Log in and select the mailbox. ``resume=False`` leaves the checkpoint unread
+        (see :meth:`resume`): `optout poll`'s head start connects and fetches while the
+        database is still being opened."""
         await self._drop(logout=True)
         s = self.settings
         password = self._password if self._password is not None else os.environ.get(s.password_env)
@@ -150,7 +154,7 @@ class ImapMailSource:
             )
             for folder in (s.processed_mailbox, s.review_mailbox):
                 await self._ensure_folder(self._server(folder))
-            await self._select()
+            await self._select(resume=resume)
         except SourceUnavailable:
             await self._drop()
             raise
@@ -184,7 +188,7 @@ class ImapMailSource:
                 await asyncio.sleep(delay)
 
     async def close(self) -> None:
-        if self._client is not None:
+        if self._client is not None and not self._resume_pending:
             self._save(force=True)
         await self._drop(logout=True)
 
@@ -197,6 +201,7 @@ class ImapMailSource:
     async def fetch(self, limit: int) -> list[RawItem]:
         if self._client is None:
             await self.connect()
+        self._ensure_resumed()
         items: list[RawItem] = []
         while len(items) < limit:
             if not self._queue and not await self._refill():
@@ -283,6 +288,7 @@ class ImapMailSource:
             return
         if self._client is None:
             await self.connect()
+        self._ensure_resumed()
         s = self.settings
         by_folder: dict[str, list[int]] = {}
         for item, disposition in items:
@@ -472,7 +478,7 @@ class ImapMailSource:
         elif "ALREADYEXISTS" not in text and "EXISTS" not in text:
             raise SourceUnavailable(f"{self.name}: cannot create {name!r}: {_text(resp.lines)}")
 
-    async def _select(self) -> None:
+    async def _select(self, *, resume: bool = True) -> None:
         s = self.settings
         resp = await self._ok(
             self._client.select(wire.quote_mailbox(self._server(s.mailbox))), "select"
@@ -481,20 +487,47 @@ class ImapMailSource:
         if validity is None:
             raise SourceUnavailable(f"{s.name}: SELECT {s.mailbox} gave no UIDVALIDITY")
         self._uidvalidity = validity
+        self._watermark = self._saved = 0
+        self.rewind()
+        self._resume_pending = True
+        if resume:
+            self.resume()
+
+    def resume(self) -> None:
+        """Take up the checkpoint of the selected mailbox (a database read).
+
+        After a plain connect this is the start: the fetch goes on after the watermark.
+        After a head start (``connect(resume=False)`` and fetches from the mailbox's
+        first UID), what was handed out stays handed out: the watermark read here is
+        lowered below the first item still outstanding, so a crash before those are
+        settled never skips them, and the fetch goes on from where it was.
+        """
+        s = self.settings
         key = self._checkpoint_key
         saved = self.checkpoint.get(s.name, key)
         old_validity, _, old_uid = (saved or "").partition(":")
-        if saved and old_validity == str(validity) and old_uid.isdigit():
-            self._watermark = int(old_uid)
+        if saved and old_validity == str(self._uidvalidity) and old_uid.isdigit():
+            watermark = int(old_uid)
         else:
             if saved:
                 self._log.warning(
-                    "source.uidvalidity_changed", old=old_validity, new=validity, mailbox=s.mailbox
+                    "source.uidvalidity_changed",
+                    old=old_validity,
+                    new=self._uidvalidity,
+                    mailbox=s.mailbox,
                 )
-            self._watermark = 0
-            self.checkpoint.set(s.name, key, f"{validity}:0")
-        self._saved = self._watermark
-        self.rewind()
+            watermark = 0
+            self.checkpoint.set(s.name, key, f"{self._uidvalidity}:0")
+        if self._outstanding:
+            watermark = min(watermark, min(self._outstanding) - 1)
+        self._watermark = self._saved = watermark
+        if self._cursor < watermark:  # nothing fetched yet (a plain connect)
+            self.rewind()
+        self._resume_pending = False
+
+    def _ensure_resumed(self) -> None:
+        if self._resume_pending and getattr(self.checkpoint, "ready", True):
+            self.resume()
 
     @property
     def _checkpoint_key(self) -> str:
