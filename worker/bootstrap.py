@@ -100,8 +100,13 @@ def intake_from(
 
 
 def migrate_database(settings: Settings) -> None:
+    """Bring the schema to the code's, and store the configured holiday calendar's years
+    around today (see ``OptoutService.load_calendar``): the first pass after an install
+    or an upgrade of the holidays library then reads them rather than building them."""
     engine = create_db_engine(settings.database.url)
     try:
         migrate(engine)
+        service = OptoutService(Store(engine), policy_from(settings), SystemClock())
+        service.load_calendar(service.clock.now())
     finally:
         engine.dispose()

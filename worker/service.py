@@ -34,6 +34,7 @@ from worker.core.model import (
 )
 from worker.core.stats import percentile
 from worker.errors import InvalidState, InvalidTime, NotFound, UserError
+from worker.store import calendar as stored
 from worker.store.repo import AuditRow, RequestRow, Store, Tx, blocked_hashes, iter_export
 
 log = structlog.get_logger("optout.service")
@@ -237,15 +238,41 @@ class OptoutService:
         )
 
     def warm_up(self) -> None:
-        """Compute today's deadline once, ahead of the first request that needs it.
+        """Load the holiday calendar and compute today's deadline once, ahead of the
+        first request that needs it.
 
-        The holiday calendar is built on first use (see ``BusinessCalendar.holidays``),
-        and building it took 0.10 s of CPU. `optout poll` runs this on its database
-        thread while the first batch is fetched and classified, when that thread has
-        nothing else to do; otherwise the first commit paid it, with every later
-        batch of the pass waiting behind it.
+        The library's calendar took 0.10 s of CPU to build; the years around today are
+        read from the database instead (:meth:`load_calendar`). `optout poll` runs this
+        in its head start's thread while the first batches are fetched and classified,
+        the daemon on its database thread; otherwise the first commit paid it, with
+        every later batch of the pass waiting behind it.
         """
-        self._deadline(self.clock.now())
+        now = self.clock.now()
+        self.load_calendar(now)
+        self._deadline(now)
+
+    def load_calendar(self, now: datetime) -> None:
+        """Give the calendar last, this and next year's holidays (a deadline set in late
+        December falls in January) from the database, computing and storing the years
+        it lacks there, for the next process (``holiday_years``). Storing is best
+        effort: a calendar that could not be stored is computed again next time."""
+        cal = self.policy.calendar
+        year = cal.local_day(now).year
+        years = [y for y in (year - 1, year, year + 1) if y not in cal.loaded_years]
+        if not years:
+            return
+        with self.store.transaction() as tx:
+            found = stored.load_years(tx, cal, years)
+        missing = {y: cal.library_holidays(y) for y in years if y not in found}
+        for y, days in (found | missing).items():
+            cal.preload(y, days)
+        if not missing:
+            return
+        try:
+            with self.store.transaction() as tx:
+                stored.save_years(tx, cal, missing, now)
+        except Exception as exc:  # e.g. a read-only replica: the calendar is in hand anyway
+            log.warning("calendar.not_stored", country=cal.country, error=repr(exc))
 
     def _deadline(self, received_at: datetime) -> tuple[datetime, datetime]:
         """Deadline and warning time of a request received at ``received_at``.

@@ -88,3 +88,55 @@ def test_business_days_between_counts_after_start_day() -> None:
 def test_privacy_deadline_counts_calendar_days() -> None:
     due = calendar_deadline(datetime(2026, 11, 25, 10, 0, tzinfo=NY), 45, NY)
     assert due.astimezone(NY).date() == date(2027, 1, 9)
+
+
+# -- the calendar, year by year (stored years: worker.store.calendar) -------------------
+
+COUNTRIES = [("US", None), ("US", "CA"), ("GB", None), ("DE", "BY"), ("FR", None),
+             ("JP", None), ("BR", None), ("NL", None)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("country", "subdivision"), COUNTRIES)
+def test_a_year_of_the_library_holds_only_its_own_days(
+    country: str, subdivision: str | None
+) -> None:
+    # what makes a year storable on its own: observed days that fall in another year
+    # (New Year's Day on a Saturday, observed on 31 December) are in that year's
+    cal = BusinessCalendar(country, subdivision)
+    for year in range(1995, 2061):
+        days = cal.library_holidays(year)
+        assert all(day.year == year for day in days), (country, year)
+
+
+@pytest.mark.parametrize(("country", "subdivision"), COUNTRIES)
+def test_year_by_year_answers_as_the_library_s_own_calendar(
+    country: str, subdivision: str | None
+) -> None:
+    import holidays
+
+    theirs = holidays.country_holidays(country, subdiv=subdivision)
+    ours = BusinessCalendar(country, subdivision)
+    day = date(2019, 12, 1)
+    while day < date(2031, 2, 1):
+        assert (day in theirs) == (ours.holiday_name(day) is not None), day
+        assert ours.is_business_day(day) == (day.weekday() < 5 and day not in theirs), day
+        day = date.fromordinal(day.toordinal() + 1)
+
+
+def test_a_preloaded_year_is_not_built_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    cal = BusinessCalendar("US", None, "America/New_York")
+    stored = cal.library_holidays(2026)
+    stored[date(2026, 12, 9)] = "a stored day off"  # proves the stored year is the one used
+    cal.preload(2026, stored)
+    built: list[int] = []
+    real = cal.library_holidays
+    monkeypatch.setattr(cal, "library_holidays", lambda y: built.append(y) or real(y))
+    deadline = cal.deadline(datetime(2026, 11, 25, 10, 0, tzinfo=NY))
+    assert deadline.astimezone(NY).date() == date(2026, 12, 11)  # one day later than CASES
+    assert cal.holiday_name(date(2026, 11, 26)) == "Thanksgiving Day"
+    assert built == []
+    assert cal.loaded_years == frozenset({2026})
+    cal.preload(2026, {})  # a year already in hand stays as it is
+    assert cal.holiday_name(date(2026, 12, 9)) == "a stored day off"
+    assert cal.is_business_day(date(2027, 1, 1)) is False  # 2027 is built on first use
+    assert built == [2027]

@@ -29,24 +29,59 @@ class BusinessCalendar:
         self.country = country
         self.subdivision = subdivision
         self.weekend = weekend
-        self._holidays: holidays_lib.HolidayBase | None = None
+        #: the holidays of every year in ``_years``, by day
+        self._days: dict[date, str] = {}
+        self._years: set[int] = set()
         self._added: dict[tuple[date, int], date] = {}
 
     @property
-    def holidays(self) -> holidays_lib.HolidayBase:
-        """The holiday calendar, built on first use: holidays imports every country's
-        module to build one (50 ms), which a command that computes no deadline (or the
-        start of `optout poll`, before its first commit) should not wait for."""
-        if self._holidays is None:
-            self._holidays = holidays_lib.country_holidays(self.country, subdiv=self.subdivision)
-        return self._holidays
+    def library_version(self) -> str:
+        """The holidays library's version: a stored year is only used with the version
+        that computed it (a release corrects and adds holidays)."""
+        return str(getattr(holidays_lib, "__version__", ""))
+
+    @property
+    def loaded_years(self) -> frozenset[int]:
+        return frozenset(self._years)
+
+    def library_holidays(self, year: int) -> dict[date, str]:
+        """The holidays of ``year`` as the library computes them: a day of that year and
+        its name (names joined by "; " where two fall on one day).
+
+        Building the library's calendar costs 0.07-0.1 s of CPU (it imports the
+        country's module and its calendars), so a process that has the year stored
+        (see :meth:`preload`, ``worker.store.calendar``) skips it. One year at a time,
+        as the library itself extends its calendar when asked about a day: its
+        calendar of a year holds only days of that year, observed days included (New
+        Year's Day 2022 observed on 31 December 2021 is in 2021's), which
+        ``test_deadlines`` checks for every country and year 1995-2060.
+        """
+        found = holidays_lib.country_holidays(self.country, subdiv=self.subdivision, years=year)
+        return {day: str(name) for day, name in found.items()}
+
+    def preload(self, year: int, days: dict[date, str]) -> None:
+        """Take ``days`` as the holidays of ``year`` (what :meth:`library_holidays`
+        gave for it, stored); a year never preloaded is computed on first use."""
+        if year in self._years:
+            return
+        # the days first: a thread that finds the year listed finds its days
+        self._days.update(days)  # a year's days are its own: no other year's are replaced
+        self._years.add(year)
+
+    def _year(self, year: int) -> None:
+        if year not in self._years:
+            self.preload(year, self.library_holidays(year))
 
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() not in self.weekend and day not in self.holidays
+        if day.weekday() in self.weekend:
+            return False
+        if day.year not in self._years:
+            self._year(day.year)
+        return day not in self._days
 
     def holiday_name(self, day: date) -> str | None:
-        name = self.holidays.get(day)
-        return str(name) if name else None
+        self._year(day.year)
+        return self._days.get(day)
 
     def local_day(self, at: datetime) -> date:
         return _aware(at).astimezone(self.tz).date()

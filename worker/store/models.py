@@ -176,6 +176,28 @@ class SourceState(Base):
     updated_at: Mapped[datetime]
 
 
+class HolidayYear(Base):
+    """One year of a holiday calendar as the holidays library computed it.
+
+    Building the library's calendar costs a process 0.07-0.1 s of CPU before its first
+    deadline (it imports the country's module and its calendars); `optout poll`, run
+    every minute, paid it at every start, on the way to its first commit. Stored here
+    by ``optout migrate`` and by the first process that needs a year, read back by the
+    next. ``subdivision`` is "" for a country's national calendar.
+    """
+
+    __tablename__ = "holiday_years"
+
+    country: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subdivision: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the library release that computed ``days``: another release computes them again
+    library_version: Mapped[str] = mapped_column(String(32))
+    #: ISO day -> holiday name
+    days: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime]
+
+
 class InboundItem(Base):
     """One message taken in from a source, with its outcome: the intake's ledger.
 
