@@ -177,10 +177,10 @@ async def test_the_holiday_calendar_is_built_before_the_first_commit_needs_it(
     dovecot: Dovecot, make_source: SourceFactory, intake: IntakeService
 ) -> None:
     """Once the first batch is handed to the classifier, the pass has the database
-    thread build the calendar (a one-off) while it waits: here the only message is an
+    thread load the calendar (a one-off) while it waits: here the only message is an
     out-of-office reply, which asks for no deadline, and the calendar is built."""
     calendar = intake.service.policy.calendar
-    assert calendar._holidays is None  # built on first use
+    assert calendar.loaded_years == frozenset()  # built (or read) on first use
     dovecot.drop([m.OUT_OF_OFFICE])
     poller = Poller(make_source(), intake)
     try:
@@ -190,4 +190,5 @@ async def test_the_holiday_calendar_is_built_before_the_first_commit_needs_it(
     assert stats.by_class == {"auto_reply": 1}
     assert intake.service.requests() == []
     poller._db.shutdown(wait=True)
-    assert calendar._holidays is not None
+    year = calendar.local_day(intake.clock.now()).year
+    assert calendar.loaded_years == {year - 1, year, year + 1}

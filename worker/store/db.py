@@ -65,6 +65,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size=-16384")
     cur.execute("PRAGMA wal_autocheckpoint=10000")
     cur.execute("PRAGMA journal_size_limit=67108864")
+    # A statement that may fail halfway inside a transaction (a multi-row INSERT, with
+    # its NOT NULL and foreign-key checks) keeps the prior content of every page it
+    # changes in a statement journal, to undo just itself; past 64 KB SQLite spills
+    # that journal to a temporary file. An intake batch changes index pages all over
+    # the file, so committing a 10,000-reply backlog wrote 138 MB to such files in
+    # 66,000 write calls (wchar 314 MB in all, 176 MB with this). In memory, the
+    # journal of one statement is at most the pages it changes, a few MB for the
+    # largest batch, and freed when it ends; no query here sorts a large set without
+    # an index (the other use of temporary storage). Commit CPU 1.19 -> 1.05 s.
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
