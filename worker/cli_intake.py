@@ -345,15 +345,15 @@ async def _head_start(
     source: ImapMailSource, pool: ClassifierPool, opening: asyncio.Future[Any]
 ) -> _Head | OptoutError:
     """Connect, then fetch batches and hand each to the classifier process, until the
-    database is open (``opening``) or as many wait as a pass lets wait: what a pass
-    does first, short of the database. A failure that a pass would report (the server
+    database is open (``opening``) or ``HEAD_START`` batches wait: what a pass does
+    first, short of the database. A failure that a pass would report (the server
     down, a wrong password) is returned, to be reported as the pass would."""
-    from worker.sources.base import AHEAD, COMMIT_EVERY
+    from worker.sources.base import COMMIT_EVERY, HEAD_START
 
     batches: list[_Batch] = []
     try:
         await source.connect(resume=False)
-        while not opening.done() and len(batches) < AHEAD:
+        while not opening.done() and len(batches) < HEAD_START:
             items = await source.fetch(COMMIT_EVERY)
             if not items:
                 break
