@@ -81,3 +81,23 @@ def test_stored_messages_are_compressed_with_lz4_on_postgresql(empty_db_url: str
         assert _compression(engine, "inbound_items", "raw") == "l"
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_active_suppression_index_is_partial_on_both_backends(empty_db_url: str) -> None:
+    # the model names only SQLite's WHERE (see models.Suppression); the migration makes
+    # it partial everywhere, so a lifted suppression does not block a new one
+    engine = create_db_engine(empty_db_url)
+    try:
+        migrate(engine)
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                sql = "SELECT sql FROM sqlite_master WHERE name = 'uq_suppressions_active'"
+            else:
+                sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_suppressions_active'"
+            definition = str(conn.execute(text(sql)).scalar())
+        assert "UNIQUE" in definition.upper()
+        assert "WHERE" in definition.upper()
+        assert "lifted_at IS NULL" in definition
+    finally:
+        engine.dispose()
