@@ -54,7 +54,7 @@ class BusinessCalendar:
         as the library itself extends its calendar when asked about a day: its
         calendar of a year holds only days of that year, observed days included (New
         Year's Day 2022 observed on 31 December 2021 is in 2021's), which
-        ``test_deadlines`` checks for every country and year 1995-2060.
+        ``test_deadlines`` checks for 8 calendars (two with a subdivision), 1995-2060.
         """
         found = holidays_lib.country_holidays(self.country, subdiv=self.subdivision, years=year)
         return {day: str(name) for day, name in found.items()}

@@ -119,7 +119,7 @@ class Suppression(Base):
         # Partial on both backends (migration 0001 creates it so, and test_migrations
         # reads it back from each); only SQLite's clause is written here: naming
         # ``postgresql_where`` makes SQLAlchemy import its whole PostgreSQL dialect to
-        # check the keyword, 20-36 ms of the start of every SQLite-backed command, and
+        # check the keyword, 12 ms of CPU at the start of every SQLite-backed command, and
         # the schema comes from the migrations, never from these models
         Index(
             "uq_suppressions_active",
