@@ -44,6 +44,7 @@ from worker.errors import DatabaseUnavailable, InvalidState, NotFound
 from worker.mailer import Mailer
 from worker.service import OptoutService, require_text
 from worker.store import inbound as q
+from worker.store import rawcodec
 from worker.store.repo import AuditRow, Tx
 
 log = structlog.get_logger("optout.intake")
@@ -550,13 +551,15 @@ def _item_fields(
     }
     if twin is not None:
         detail["duplicate_of"] = twin
+    stored, codec = rawcodec.pack(item.raw)
     return {
         "source": item.source,
         "item_key": item.key,
         "message_id": c.message_id[:998] if c.message_id else None,
         "received_at": item.received_at,
         "size": item.size,
-        "raw": item.raw,
+        "raw": stored,
+        "raw_codec": codec,
         "raw_sha256": prep.sha256,
         "status": status,
         "message_class": c.message_class.value,

@@ -175,8 +175,8 @@ def test_fast_path_errors_are_sqlalchemy_errors(store: Store) -> None:
     """A DBAPI error surfaces as SQLAlchemy's (what Store.transaction and intake catch)."""
     item = inbound.NewItem(
         source="inbox", item_key="k", message_id=None, received_at=T0, size=1, raw=b"x",
-        raw_sha256="0" * 64, status="processed", message_class=None, confidence=None,
-        sender_hash=None, sender_masked=None, subject=None, detail={}, error=None,
+        raw_codec=None, raw_sha256="0" * 64, status="processed", message_class=None,
+        confidence=None, sender_hash=None, sender_masked=None, subject=None, detail={}, error=None,
         created_at=T0,
     )  # fmt: skip
     with store.transaction() as tx:

@@ -22,6 +22,7 @@ def _item(source: str, key: str, message_id: str | None, status: str) -> q.NewIt
         received_at=NOW,
         size=1,
         raw=b"x",
+        raw_codec=None,
         raw_sha256="0" * 64,
         status=status,
         message_class=None,

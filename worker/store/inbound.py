@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from worker.core.model import AuditKind
 from worker.core.plan import SoftBounce
 from worker.errors import InvalidState, NotFound
-from worker.store import bulk
+from worker.store import bulk, rawcodec
 from worker.store.models import AuditEvent, InboundItem, ItemRequest, PrivacyRequest, Request
 from worker.store.repo import Tx
 
@@ -60,6 +60,7 @@ class NewItem(NamedTuple):
     received_at: datetime
     size: int
     raw: bytes | None
+    raw_codec: str | None
     raw_sha256: str
     status: str
     message_class: str | None
@@ -184,7 +185,18 @@ def get_item(tx: Tx, item_id: int) -> ItemView | None:
 
 
 def item_raw(tx: Tx, item_id: int) -> bytes | None:
-    return tx.session.scalar(select(InboundItem.raw).where(InboundItem.id == item_id))
+    """The message as received, or None once retention dropped it."""
+    row = tx.session.execute(
+        select(InboundItem.raw, InboundItem.raw_codec, InboundItem.raw_sha256).where(
+            InboundItem.id == item_id
+        )
+    ).first()
+    if row is None or row.raw is None:
+        return None
+    try:
+        return rawcodec.unpack(row.raw, row.raw_codec, row.raw_sha256)
+    except rawcodec.StoredMessageUnreadable as exc:
+        raise rawcodec.StoredMessageUnreadable(f"inbound item {item_id}: {exc.detail}") from None
 
 
 def insert_items(tx: Tx, items: Sequence[NewItem]) -> list[int]:

@@ -219,6 +219,8 @@ class InboundItem(Base):
     received_at: Mapped[datetime]
     size: Mapped[int] = mapped_column(BigInteger)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: how ``raw`` is stored (see worker.store.rawcodec): "lz4", or NULL for as received
+    raw_codec: Mapped[str | None] = mapped_column(String(16))
     raw_sha256: Mapped[str] = mapped_column(String(64))
     # processed | review | failed | resolved
     status: Mapped[str] = mapped_column(String(16))

@@ -21,7 +21,7 @@ def forget_address(tx: Tx, address_hash: str) -> dict[str, int]:
         ("privacy_requests", update(PrivacyRequest)
          .where(PrivacyRequest.address_hash == address_hash).values(address=None)),
         ("inbound_items", update(InboundItem).where(InboundItem.sender_hash == address_hash)
-         .values(raw=None, subject=None)),
+         .values(raw=None, raw_codec=None, subject=None)),
     ):  # fmt: skip
         counts[name] = int(tx.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
     return counts
@@ -36,6 +36,6 @@ def drop_raw_before(tx: Tx, cutoff: datetime) -> int:
             InboundItem.raw.is_not(None),
             InboundItem.status.in_(("processed", "resolved")),
         )
-        .values(raw=None)
+        .values(raw=None, raw_codec=None)
     )
     return int(tx.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
