@@ -36,7 +36,7 @@ def test_each_connection_gets_wal_cache_and_checkpoint_settings(tmp_path: Path) 
                     "foreign_keys": 1,
                     "busy_timeout": 30000,
                     "cache_size": -16384,  # KiB: 16 MB
-                    "wal_autocheckpoint": 10000,
+                    "wal_autocheckpoint": 40000,  # a backstop: see worker.store.wal
                     "journal_size_limit": 67108864,
                     "temp_store": 2,  # MEMORY: statement journals stay off the disk
                 }

@@ -45,6 +45,10 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+#: WAL pages past which a writing connection checkpoints itself (see _sqlite_pragmas)
+WRITER_CHECKPOINT_PAGES = 40_000
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets the HTTP server read while the scheduler writes; NORMAL is durable
     # across application crashes, which is the failure WAL mode guards here.
@@ -59,11 +63,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # read back again and again, and a checkpoint every 1,000 WAL pages copied the same
     # hot pages into the database many times over: committing a 10,000-reply backlog
     # made 285,000 pwrite and 83,000 pread calls. A 16 MB cache (filled only as pages are
-    # used) and a checkpoint every 10,000 pages (40 MB of WAL, truncated back to 64 MB
-    # at most after a bigger transaction): 201,000 and 20,000, and the poll's main
-    # process 5-15 % faster (bench_intake, three runs each way).
+    # used): 201,000 and 20,000, and the poll's main process 5-15 % faster (bench_intake,
+    # three runs each way). Checkpoints are the store's checkpointer thread's
+    # (worker.store.wal), every half second while commits come in; a writer checkpoints
+    # itself only past 40,000 pages (160 MB) of WAL, a backstop for a checkpointer that
+    # cannot keep up. The WAL file is cut back to 64 MB when it starts over.
     cur.execute("PRAGMA cache_size=-16384")
-    cur.execute("PRAGMA wal_autocheckpoint=10000")
+    cur.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
     cur.execute("PRAGMA journal_size_limit=67108864")
     # A statement that may fail halfway inside a transaction (a multi-row INSERT, with
     # its NOT NULL and foreign-key checks) keeps the prior content of every page it

@@ -27,7 +27,7 @@ from worker.core.model import (
     SuppressionView,
 )
 from worker.errors import DatabaseUnavailable
-from worker.store import bulk
+from worker.store import bulk, wal
 from worker.store.models import AuditEvent, Request, Suppression
 
 OPEN_STATUSES = (RequestStatus.PENDING.value, RequestStatus.NEEDS_REVIEW.value)
@@ -77,6 +77,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        #: SQLite: the thread that checkpoints the WAL (see worker.store.wal)
+        self.checkpointer = wal.attach(engine)
 
     @property
     def dialect(self) -> str:
@@ -98,6 +100,8 @@ class Store:
             raise DatabaseUnavailable(_first_line(exc)) from exc
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
 
 
