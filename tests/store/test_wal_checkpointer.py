@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,10 +38,6 @@ def _in_file_alone(path: str, sql: str) -> int:
 def _record(service: OptoutService, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         service.record(service.prepare(f"p{i}@example.org", channel=Channel.PHONE))
-
-
-def _checkpointer_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "optout-wal-checkpoint"]
 
 
 def test_commits_reach_the_database_file_by_the_checkpointer(service: OptoutService) -> None:
@@ -97,7 +92,7 @@ def test_the_thread_ends_when_idle_and_comes_back_with_the_next_commit(
     cp.every, cp.idle = 0.02, 0.1
     _record(service, 3)
     _until(lambda: cp.stats.runs >= 1)
-    _until(lambda: not any(t.is_alive() for t in _checkpointer_threads()))
+    _until(lambda: not cp.running)
     runs = cp.stats.runs
     _record(service, 3, start=3)
     _until(lambda: cp.stats.runs > runs)
@@ -113,7 +108,7 @@ def test_dispose_stops_the_thread_and_the_engine_can_be_used_again(tmp_path: Pat
         tx.session.execute(text("INSERT INTO t VALUES (1)"))
     _until(lambda: cp.stats.runs >= 1)
     store.dispose()
-    assert not any(t.is_alive() for t in _checkpointer_threads())
+    assert not cp.running
     runs = cp.stats.runs
     with store.transaction() as tx:  # SQLAlchemy: a disposed engine opens new connections
         tx.session.execute(text("INSERT INTO t VALUES (2)"))

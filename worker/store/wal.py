@@ -68,6 +68,12 @@ class Checkpointer:
         #: monotonic time of the first commit not checkpointed yet (None: none waits)
         self._pending: float | None = None
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread is there (it ends after ``idle`` seconds without commits)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def nudge(self) -> None:
         """A commit was made (called by the engine's commit event: cheap)."""
         with self._lock:
