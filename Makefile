@@ -22,6 +22,13 @@ $(NATIVE): $(STAMP) $(wildcard worker/core/*.py) scripts/build_native.py
 	@$(BIN)/python scripts/build_native.py >$(VENV)/native-build.log 2>&1 \
 	  || { rm -f $@; echo "mypyc build failed (see $(VENV)/native-build.log): plain Python" >&2; }
 
+# the classifier's regular expressions compiled ahead (worker/regex_cache.py): half of
+# its import's CPU in each classifier process; without the file they compile as always
+REGEX := worker/core/_regex_cache.marshal
+$(REGEX): $(NATIVE) $(wildcard worker/core/*.py) worker/regex_cache.py
+	@$(BIN)/python -m worker.regex_cache --build >/dev/null \
+	  || { rm -f $@; echo "recording the classifier's patterns failed: compiled at start" >&2; }
+
 # worker's own modules byte-compiled, as pip does for an installed package: an editable
 # install leaves them to the first import, and with PYTHONDONTWRITEBYTECODE set (as on
 # this project's machines) every `optout` command compiled ~70 modules again on start,
@@ -29,7 +36,7 @@ $(NATIVE): $(STAMP) $(wildcard worker/core/*.py) scripts/build_native.py
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q -j 0 worker >/dev/null
 
-install: $(STAMP) $(NATIVE) bytecode
+install: $(STAMP) $(NATIVE) $(REGEX) bytecode
 
 ## the daemon on the embedded default: SQLite and a Maildir inbox under ./var, HTTP on :8025
 run: install

@@ -82,7 +82,9 @@ def classification_record(name: str, c: Classification) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def classify_cmd(files: tuple[Path, ...], as_json: bool) -> None:
     """Classify saved messages (.eml, Maildir, mbox) without writing anything."""
-    from worker.core.classify import classify  # only here: `optout poll` imports this module
+    from worker import regex_cache  # only here: `optout poll` imports this module
+
+    classify = regex_cache.import_module("worker.core.classify").classify
 
     for path in files:
         for name, raw in iter_messages(path):

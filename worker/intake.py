@@ -144,7 +144,9 @@ class IntakeService:
         """:meth:`done` + classification in this thread + :meth:`commit_many`."""
         # here, not at the top: the poller's parent process commits what its classifier
         # processes send and never needs the classifier's modules (see core.verdict)
-        from worker.core.prepared import prepare_many
+        from worker import regex_cache
+
+        prepare_many = regex_cache.import_module("worker.core.prepared").prepare_many
 
         done = self.done(items)
         todo = [i for i in items if (i.source, i.key) not in done]
