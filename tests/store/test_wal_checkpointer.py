@@ -40,11 +40,17 @@ def _record(service: OptoutService, n: int, start: int = 0) -> None:
         service.record(service.prepare(f"p{i}@example.org", channel=Channel.PHONE))
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgresql_has_no_checkpointer(service: OptoutService) -> None:
+    assert service.store.dialect == "postgresql"
+    assert service.store.checkpointer is None
+    _record(service, 3)  # and commits need none
+    assert service.store.checkpointer is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a SQLite mechanism
 def test_commits_reach_the_database_file_by_the_checkpointer(service: OptoutService) -> None:
     cp = service.store.checkpointer
-    if service.store.dialect != "sqlite":
-        assert cp is None  # PostgreSQL: nothing of the kind
-        return
     assert cp is not None
     cp.every = 0.05
     path = service.store.engine.url.database
@@ -62,9 +68,8 @@ def test_commits_reach_the_database_file_by_the_checkpointer(service: OptoutServ
     assert copied == frames < WRITER_CHECKPOINT_PAGES
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a SQLite mechanism
 def test_the_wal_starts_over_between_bursts(tmp_path: Path, service: OptoutService) -> None:
-    if service.store.dialect != "sqlite":
-        return
     cp = service.store.checkpointer
     assert cp is not None
     cp.every = 0.02
@@ -82,11 +87,10 @@ def test_the_wal_starts_over_between_bursts(tmp_path: Path, service: OptoutServi
     assert max(sizes) < 2 * sizes[0]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a SQLite mechanism
 def test_the_thread_ends_when_idle_and_comes_back_with_the_next_commit(
     service: OptoutService,
 ) -> None:
-    if service.store.dialect != "sqlite":
-        return
     cp = service.store.checkpointer
     assert cp is not None
     cp.every, cp.idle = 0.02, 0.1
